@@ -1,0 +1,1 @@
+"""Persistence with sqlmodel on SQLite or PostgreSQL: tables, repositories, unit of work."""

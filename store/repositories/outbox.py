@@ -1,0 +1,251 @@
+"""The two outboxes: operations for the admin connector, notifications for chat platforms.
+
+Claiming takes rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share
+the queue without taking the same row; SQLite serialises writers with BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from store.repositories._rows import to_record
+from store.tables import NotificationRow, OperationAttemptRow, OperationRow, table
+from workflows.messages import Message, Outgoing, Recipient
+from workflows.model import Attempt, NewOperation, Operation, OperationStatus
+
+_O = table(OperationRow)
+_A = table(OperationAttemptRow)
+_N = table(NotificationRow)
+
+
+def _operation(row: RowMapping) -> Operation:
+    return to_record(Operation, row)
+
+
+class SqlOperations:
+    """The operations outbox."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, new: NewOperation) -> Operation:
+        existing = self._s.execute(select(_O).where(_O.c.key == new.key)).mappings().first()
+        if existing is not None:
+            return _operation(existing)
+        values = {
+            "key": new.key,
+            "kind": new.kind,
+            "purpose": new.purpose,
+            "email": new.email,
+            "status": OperationStatus.PENDING,
+            "attempts": 0,
+            "created_at": new.created_at,
+            "next_attempt_at": new.created_at,
+            "request_id": new.request_id,
+            "grant_id": new.grant_id,
+            "cap_cents": new.cap_cents,
+            "tier": new.tier,
+        }
+        row = self._s.execute(insert(_O).values(values).returning(*_O.c)).mappings().one()
+        return _operation(row)
+
+    def get(self, operation_id: int) -> Operation | None:
+        row = self._s.execute(select(_O).where(_O.c.id == operation_id)).mappings().first()
+        return None if row is None else _operation(row)
+
+    def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Operation]:
+        due = or_(
+            and_(_O.c.status == OperationStatus.PENDING, _O.c.next_attempt_at <= now),
+            and_(_O.c.status == OperationStatus.IN_PROGRESS, _O.c.lease_until <= now),
+        )
+        ids = list(
+            self._s.execute(
+                select(_O.c.id)
+                .where(due)
+                .order_by(_O.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not ids:
+            return []
+        rows = self._s.execute(
+            update(_O)
+            .where(_O.c.id.in_(ids))
+            .values(
+                status=OperationStatus.IN_PROGRESS,
+                lease_until=lease_until,
+                attempts=_O.c.attempts + 1,
+            )
+            .returning(*_O.c)
+        ).mappings()
+        return sorted((_operation(row) for row in rows), key=lambda op: op.id)
+
+    def transition(
+        self,
+        operation_id: int,
+        *,
+        expected: OperationStatus,
+        new: OperationStatus,
+        next_attempt_at: datetime | None = None,
+        last_error: str | None = None,
+        done_by: str | None = None,
+        reset_attempts: bool = False,
+    ) -> Operation | None:
+        values: dict[str, Any] = {"status": new, "lease_until": None}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        if last_error is not None:
+            values["last_error"] = last_error
+        if done_by is not None:
+            values["done_by"] = done_by
+        if reset_attempts:
+            values["attempts"] = 0
+        row = (
+            self._s.execute(
+                update(_O)
+                .where(_O.c.id == operation_id, _O.c.status == expected)
+                .values(values)
+                .returning(*_O.c)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _operation(row)
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        self._s.execute(
+            insert(_A).values(
+                operation_id=attempt.operation_id,
+                number=attempt.number,
+                at=attempt.at,
+                outcome=attempt.outcome,
+                error=attempt.error,
+            )
+        )
+
+    def attempts(self, operation_id: int) -> Sequence[Attempt]:
+        query = select(_A).where(_A.c.operation_id == operation_id).order_by(_A.c.id)
+        return [to_record(Attempt, row) for row in self._s.execute(query).mappings()]
+
+    def count(self, status: OperationStatus) -> int:
+        query = select(func.count()).select_from(_O).where(_O.c.status == status)
+        return int(self._s.execute(query).scalar() or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A notification taken for delivery."""
+
+    id: int
+    outgoing: Outgoing
+    attempts: int
+
+
+_PENDING, _SENDING, _DELIVERED, _DROPPED = "pending", "sending", "delivered", "dropped"
+
+
+def _outgoing(row: RowMapping) -> Outgoing:
+    return Outgoing(
+        recipient=Recipient(kind=row["recipient_kind"], address=row["recipient_address"]),
+        message=Message.model_validate(row["message"]),
+        thread_key=row["thread_key"],
+    )
+
+
+class SqlNotifications:
+    """The notifications outbox."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, outgoing: Outgoing, *, at: datetime) -> None:
+        self._s.execute(
+            insert(_N).values(
+                recipient_kind=outgoing.recipient.kind,
+                recipient_address=outgoing.recipient.address,
+                thread_key=outgoing.thread_key,
+                message=outgoing.message.model_dump(mode="json"),
+                status=_PENDING,
+                attempts=0,
+                created_at=at,
+                next_attempt_at=at,
+            )
+        )
+
+    def recipients_of(self, thread_key: str) -> Sequence[Recipient]:
+        rows = self._s.execute(
+            select(_N.c.recipient_kind, _N.c.recipient_address)
+            .where(_N.c.thread_key == thread_key)
+            .group_by(_N.c.recipient_kind, _N.c.recipient_address)
+            .order_by(func.min(_N.c.id))
+        )
+        return [Recipient(kind=kind, address=address) for kind, address in rows]
+
+    def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Delivery]:
+        due = or_(
+            and_(_N.c.status == _PENDING, _N.c.next_attempt_at <= now),
+            and_(_N.c.status == _SENDING, _N.c.lease_until <= now),
+        )
+        ids = list(
+            self._s.execute(
+                select(_N.c.id)
+                .where(due)
+                .order_by(_N.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not ids:
+            return []
+        rows = self._s.execute(
+            update(_N)
+            .where(_N.c.id.in_(ids))
+            .values(status=_SENDING, lease_until=lease_until, attempts=_N.c.attempts + 1)
+            .returning(*_N.c)
+        ).mappings()
+        items = [
+            Delivery(id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"])
+            for row in rows
+        ]
+        return sorted(items, key=lambda item: item.id)
+
+    def delivered(self, notification_id: int, *, ref: str, at: datetime) -> None:
+        self._s.execute(
+            update(_N)
+            .where(_N.c.id == notification_id)
+            .values(status=_DELIVERED, ref=ref, delivered_at=at, lease_until=None)
+        )
+
+    def retry(self, notification_id: int, *, at: datetime, error: str) -> None:
+        self._s.execute(
+            update(_N)
+            .where(_N.c.id == notification_id)
+            .values(status=_PENDING, next_attempt_at=at, last_error=error, lease_until=None)
+        )
+
+    def give_up(self, notification_id: int, *, error: str) -> None:
+        self._s.execute(
+            update(_N)
+            .where(_N.c.id == notification_id)
+            .values(status=_DROPPED, last_error=error, lease_until=None)
+        )
+
+    def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
+        return self._s.execute(
+            select(_N.c.ref)
+            .where(
+                _N.c.thread_key == thread_key,
+                _N.c.recipient_kind == recipient.kind,
+                _N.c.recipient_address == recipient.address,
+                _N.c.status == _DELIVERED,
+            )
+            .order_by(_N.c.id.desc())
+            .limit(1)
+        ).scalar()

@@ -1,0 +1,227 @@
+"""Requests, decisions and grants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.repositories._rows import to_record
+from store.tables import DecisionRow, GrantRow, RequestRow, table
+from workflows.model import (
+    Decision,
+    Grant,
+    GrantStatus,
+    NewRequest,
+    Request,
+    RequestKind,
+    RequestStatus,
+)
+from workflows.ports import Conflict
+
+_R = table(RequestRow)
+_D = table(DecisionRow)
+_G = table(GrantRow)
+
+
+def _request(row: RowMapping) -> Request:
+    return to_record(Request, row, group="group_name")
+
+
+class SqlRequests:
+    """Requests; every state change is an UPDATE ... WHERE status = expected."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, new: NewRequest) -> Request:
+        values: dict[str, Any] = {
+            "requester": new.requester,
+            "group_name": new.group,
+            "kind": new.kind,
+            "reason": new.reason,
+            "status": RequestStatus.PENDING,
+            "created_at": new.created_at,
+            "updated_at": new.created_at,
+            "approvals_required": new.approvals_required,
+            "cap_before_cents": new.cap_before_cents,
+            "tier_before": new.tier_before,
+            "amount_cents": new.amount_cents,
+            "new_cap_cents": new.new_cap_cents,
+            "target_tier": new.target_tier,
+            "ends_at": new.ends_at,
+            "source": new.source,
+        }
+        try:
+            with self._s.begin_nested():
+                row = self._s.execute(insert(_R).values(values).returning(*_R.c)).mappings().one()
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
+        return _request(row)
+
+    def get(self, request_id: int, *, lock: bool = False) -> Request | None:
+        query = select(_R).where(_R.c.id == request_id)
+        if lock:
+            query = query.with_for_update()
+        row = self._s.execute(query).mappings().first()
+        return None if row is None else _request(row)
+
+    def transition(
+        self,
+        request_id: int,
+        *,
+        expected: RequestStatus,
+        new: RequestStatus,
+        at: datetime,
+        decided_by: str | None = None,
+        decision_note: str | None = None,
+    ) -> Request | None:
+        values: dict[str, Any] = {"status": new, "updated_at": at}
+        if decided_by is not None:
+            values.update(decided_by=decided_by, decided_at=at, decision_note=decision_note)
+        row = (
+            self._s.execute(
+                update(_R)
+                .where(_R.c.id == request_id, _R.c.status == expected)
+                .values(values)
+                .returning(*_R.c)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _request(row)
+
+    def mark(
+        self,
+        request_id: int,
+        *,
+        reminded_at: datetime | None = None,
+        escalated_at: datetime | None = None,
+    ) -> None:
+        values = {
+            k: v for k, v in {"reminded_at": reminded_at, "escalated_at": escalated_at}.items() if v
+        }
+        if values:
+            self._s.execute(update(_R).where(_R.c.id == request_id).values(values))
+
+    def pending_of(self, requester: str, kind: RequestKind) -> Request | None:
+        row = (
+            self._s.execute(
+                select(_R).where(
+                    _R.c.requester == requester.lower(),
+                    _R.c.kind == kind,
+                    _R.c.status == RequestStatus.PENDING,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _request(row)
+
+    def list(
+        self, *, status: RequestStatus | None = None, requester: str | None = None
+    ) -> Sequence[Request]:
+        query = select(_R).order_by(_R.c.id.desc())
+        if status is not None:
+            query = query.where(_R.c.status == status)
+        if requester is not None:
+            query = query.where(_R.c.requester == requester.lower())
+        return [_request(row) for row in self._s.execute(query).mappings()]
+
+    def count_of(self, requester: str) -> int:
+        query = select(func.count()).select_from(_R).where(_R.c.requester == requester.lower())
+        return int(self._s.execute(query).scalar() or 0)
+
+
+class SqlDecisions:
+    """Verdicts, one per approver and request (a unique constraint)."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, decision: Decision) -> bool:
+        values = {
+            "request_id": decision.request_id,
+            "actor": decision.actor,
+            "verdict": decision.verdict,
+            "at": decision.at,
+            "note": decision.note,
+        }
+        try:
+            with self._s.begin_nested():
+                self._s.execute(insert(_D).values(values))
+        except IntegrityError:
+            return False
+        return True
+
+    def of(self, request_id: int) -> Sequence[Decision]:
+        query = select(_D).where(_D.c.request_id == request_id).order_by(_D.c.id)
+        return [to_record(Decision, row) for row in self._s.execute(query).mappings()]
+
+
+class SqlGrants:
+    """Temporary grants."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(
+        self,
+        *,
+        request_id: int,
+        email: str,
+        kind: RequestKind,
+        ends_at: datetime,
+        delta_cents: int = 0,
+        tier_before: str | None = None,
+        tier_after: str | None = None,
+    ) -> Grant:
+        values = {
+            "request_id": request_id,
+            "email": email,
+            "kind": kind,
+            "ends_at": ends_at,
+            "status": GrantStatus.ACTIVE,
+            "delta_cents": delta_cents,
+            "tier_before": tier_before,
+            "tier_after": tier_after,
+        }
+        row = self._s.execute(insert(_G).values(values).returning(*_G.c)).mappings().one()
+        return to_record(Grant, row)
+
+    def _one(self, *where: Any) -> Grant | None:
+        row = self._s.execute(select(_G).where(*where)).mappings().first()
+        return None if row is None else to_record(Grant, row)
+
+    def get(self, grant_id: int) -> Grant | None:
+        return self._one(_G.c.id == grant_id)
+
+    def of_request(self, request_id: int) -> Grant | None:
+        return self._one(_G.c.request_id == request_id)
+
+    def due(self, now: datetime) -> Sequence[Grant]:
+        query = select(_G).where(_G.c.status == GrantStatus.ACTIVE, _G.c.ends_at <= now)
+        return [
+            to_record(Grant, row) for row in self._s.execute(query.order_by(_G.c.id)).mappings()
+        ]
+
+    def ending_unwarned(self, before: datetime) -> Sequence[Grant]:
+        query = select(_G).where(
+            _G.c.status == GrantStatus.ACTIVE, _G.c.ends_at <= before, _G.c.warned_at.is_(None)
+        )
+        return [
+            to_record(Grant, row) for row in self._s.execute(query.order_by(_G.c.id)).mappings()
+        ]
+
+    def transition(self, grant_id: int, *, expected: GrantStatus, new: GrantStatus) -> bool:
+        result = self._s.execute(
+            update(_G).where(_G.c.id == grant_id, _G.c.status == expected).values(status=new)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def mark_warned(self, grant_id: int, at: datetime) -> None:
+        self._s.execute(update(_G).where(_G.c.id == grant_id).values(warned_at=at))

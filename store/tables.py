@@ -1,0 +1,264 @@
+"""The tables. Every schema change goes through a migration in `store/migrations`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from store.types import UTCDateTime, enum_column
+from workflows.model import (
+    GrantStatus,
+    OperationKind,
+    OperationPurpose,
+    OperationStatus,
+    RequestKind,
+    RequestStatus,
+    Verdict,
+)
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class MemberRow(SQLModel, table=True):
+    """A person known to the admin backend; the email (lower case) is their identity."""
+
+    __tablename__ = "member"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    name: str = Field(max_length=200)
+    external_id: str = Field(default="", max_length=200)
+    active: bool = True
+
+
+class SeatRow(SQLModel, table=True):
+    """A member's seat: tier and monthly cap."""
+
+    __tablename__ = "seat"
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    tier: str = Field(max_length=32)
+    cap_cents: int
+
+
+class ChatIdentityRow(SQLModel, table=True):
+    """A member's account on a chat platform (Slack user id, Teams AAD object id)."""
+
+    __tablename__ = "chat_identity"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=200)
+
+
+class GroupRow(SQLModel, table=True):
+    """A group as the policy defines it, mirrored for set-based queries."""
+
+    __tablename__ = "member_group"
+    name: str = Field(primary_key=True, max_length=64)
+    default_cap_cents: int
+    max_cap_cents: int
+    budget_cents: int | None = None
+
+
+class GroupOwnerRow(SQLModel, table=True):
+    __tablename__ = "group_owner"
+    group_name: str = Field(foreign_key="member_group.name", primary_key=True, max_length=64)
+    email: str = Field(primary_key=True, max_length=320)
+
+
+class GroupMemberRow(SQLModel, table=True):
+    __tablename__ = "group_member"
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    group_name: str = Field(foreign_key="member_group.name", index=True, max_length=64)
+
+
+class UsageDailyRow(SQLModel, table=True):
+    __tablename__ = "usage_daily"
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    spend_cents: int
+    commands: int
+
+
+class UsageHourlyRow(SQLModel, table=True):
+    __tablename__ = "usage_hourly"
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    spend_cents: int
+    commands: int
+
+
+class RequestRow(SQLModel, table=True):
+    """A request; at most one pending per requester and kind (a partial unique index)."""
+
+    __tablename__ = "request"
+    __table_args__ = (
+        Index(
+            "uq_request_one_pending",
+            "requester",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    requester: str = Field(max_length=320, index=True)
+    group_name: str = Field(max_length=64)
+    kind: RequestKind = Field(sa_type=enum_column(RequestKind))
+    reason: str = Field(max_length=500)
+    status: RequestStatus = Field(sa_type=enum_column(RequestStatus), index=True)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    approvals_required: int = 1
+    cap_before_cents: int
+    tier_before: str = Field(max_length=32)
+    amount_cents: int | None = None
+    new_cap_cents: int | None = None
+    target_tier: str | None = Field(default=None, max_length=32)
+    ends_at: datetime | None = _utc(nullable=True)
+    source: str = Field(default="chat", max_length=200)
+    reminded_at: datetime | None = _utc(nullable=True)
+    escalated_at: datetime | None = _utc(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: datetime | None = _utc(nullable=True)
+    decision_note: str | None = Field(default=None, max_length=500)
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = (UniqueConstraint("request_id", "actor"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id")
+    actor: str = Field(max_length=320)
+    verdict: Verdict = Field(sa_type=enum_column(Verdict))
+    at: datetime = _utc()
+    note: str | None = Field(default=None, max_length=500)
+
+
+class GrantRow(SQLModel, table=True):
+    __tablename__ = "access_grant"
+    __table_args__ = (Index("ix_grant_status_ends", "status", "ends_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", unique=True)
+    email: str = Field(max_length=320)
+    kind: RequestKind = Field(sa_type=enum_column(RequestKind))
+    ends_at: datetime = _utc()
+    status: GrantStatus = Field(sa_type=enum_column(GrantStatus))
+    delta_cents: int = 0
+    tier_before: str | None = Field(default=None, max_length=32)
+    tier_after: str | None = Field(default=None, max_length=32)
+    warned_at: datetime | None = _utc(nullable=True)
+
+
+class OperationRow(SQLModel, table=True):
+    """The operations outbox: changes to make through the admin connector."""
+
+    __tablename__ = "operation"
+    __table_args__ = (Index("ix_operation_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: OperationKind = Field(sa_type=enum_column(OperationKind))
+    purpose: OperationPurpose = Field(sa_type=enum_column(OperationPurpose))
+    email: str = Field(max_length=320)
+    status: OperationStatus = Field(sa_type=enum_column(OperationStatus))
+    attempts: int = 0
+    created_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    lease_until: datetime | None = _utc(nullable=True)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    grant_id: int | None = Field(default=None, foreign_key="access_grant.id")
+    cap_cents: int | None = None
+    tier: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    done_by: str | None = Field(default=None, max_length=320)
+
+
+class OperationAttemptRow(SQLModel, table=True):
+    __tablename__ = "operation_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    operation_id: int = Field(foreign_key="operation.id", index=True)
+    number: int
+    at: datetime = _utc()
+    outcome: str = Field(max_length=32)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class NotificationRow(SQLModel, table=True):
+    """The notifications outbox: chat-neutral messages on their way to a platform."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_due", "status", "next_attempt_at"),
+        Index("ix_notification_thread", "thread_key", "recipient_kind", "recipient_address"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_kind: str = Field(max_length=16)
+    recipient_address: str = Field(max_length=320)
+    thread_key: str | None = Field(default=None, max_length=200)
+    message: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    created_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    lease_until: datetime | None = _utc(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+    ref: str | None = Field(default=None, max_length=400)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class AlertFiringRow(SQLModel, table=True):
+    """A rule that fired for a subject in a period; the key makes cooldowns hold everywhere."""
+
+    __tablename__ = "alert_firing"
+    __table_args__ = (UniqueConstraint("rule_id", "subject", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=64)
+    subject: str = Field(max_length=320)
+    period: str = Field(max_length=64)
+    fired_at: datetime = _utc(index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    """The audit log; database triggers refuse updates and deletes."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc()
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=200, index=True)
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SandboxSeatRow(SQLModel, table=True):
+    """Changes applied to the sandbox backend, so they outlive the process."""
+
+    __tablename__ = "sandbox_seat"
+    email: str = Field(primary_key=True, max_length=320)
+    tier: str | None = Field(default=None, max_length=32)
+    cap_cents: int | None = None
+    removed: bool = False
+
+
+class SandboxAppliedKeyRow(SQLModel, table=True):
+    """Idempotency keys the sandbox backend has applied."""
+
+    __tablename__ = "sandbox_applied_key"
+    key: str = Field(primary_key=True, max_length=200)
+    email: str = Field(max_length=320)
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for set-based statements."""
+    found = getattr(model, "__table__", None)
+    if not isinstance(found, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found

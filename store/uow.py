@@ -1,0 +1,53 @@
+"""The unit of work on SQL: one session, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.repositories.audit import SqlAudit
+from store.repositories.members import SqlMembers, SqlUsage
+from store.repositories.outbox import SqlNotifications, SqlOperations
+from store.repositories.requests import SqlDecisions, SqlGrants, SqlRequests
+
+
+class SqlUnitOfWork:
+    """Opens a transaction on enter; rolls back on exit unless `commit` was called."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+
+    def __enter__(self) -> Self:
+        self.session = self._factory()
+        self.members = SqlMembers(self.session)
+        self.usage = SqlUsage(self.session, self.members)
+        self.requests = SqlRequests(self.session)
+        self.decisions = SqlDecisions(self.session)
+        self.grants = SqlGrants(self.session)
+        self.operations = SqlOperations(self.session)
+        self.notifications = SqlNotifications(self.session)
+        self.audit = SqlAudit(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def uow_factory(engine: Engine) -> sessionmaker[Session]:
+    """The session factory a SqlUnitOfWork takes."""
+    return sessionmaker(engine, expire_on_commit=False)

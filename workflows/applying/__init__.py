@@ -1,0 +1,1 @@
+"""Applying decisions through the admin connector: the operations outbox, its worker, grants."""

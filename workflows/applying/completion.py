@@ -1,0 +1,134 @@
+"""What happens once an operation has taken effect, whether by API or by an admin's hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workflows.audit import record
+from workflows.model import (
+    GrantStatus,
+    Operation,
+    OperationKind,
+    OperationPurpose,
+    Request,
+    RequestKind,
+    RequestStatus,
+)
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import texts
+from workflows.requests.announce import tell
+
+
+def mirror(uow: UnitOfWork, operation: Operation) -> None:
+    """Keep the store's copy of the seat in step with the backend."""
+    if operation.kind is OperationKind.SET_CAP:
+        uow.members.set_seat(operation.email, cap_cents=operation.cap_cents)
+    elif operation.kind is OperationKind.SET_TIER:
+        uow.members.set_seat(operation.email, tier=operation.tier)
+    else:
+        uow.members.deactivate(operation.email)
+
+
+def complete(
+    uow: UnitOfWork, policy: Policy, operation: Operation, *, actor: str, now: datetime
+) -> None:
+    """Record the effect of a finished operation on its request or grant and tell the member."""
+    mirror(uow, operation)
+    record(
+        uow,
+        at=now,
+        actor=actor,
+        action="operation.done",
+        subject=f"operation:{operation.id}",
+        after={
+            "key": operation.key,
+            "change": operation.describe(),
+            "attempts": operation.attempts,
+        },
+    )
+    if operation.request_id is None:
+        return
+    request = uow.requests.get(operation.request_id)
+    if request is None:
+        return
+    if operation.purpose is OperationPurpose.APPLY:
+        _applied(uow, policy, request, operation, actor=actor, now=now)
+    else:
+        _reverted(uow, request, operation, actor=actor, now=now)
+
+
+def _applied(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    operation: Operation,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    done = uow.requests.transition(
+        request.id, expected=RequestStatus.APPLYING, new=RequestStatus.APPLIED, at=now
+    )
+    if done is None:
+        return
+    record(
+        uow,
+        at=now,
+        actor=actor,
+        action="request.applied",
+        subject=f"request:{request.id}",
+        before={
+            "status": request.status,
+            "cap_cents": request.cap_before_cents,
+            "tier": request.tier_before,
+        },
+        after={"status": done.status, "cap_cents": operation.cap_cents, "tier": operation.tier},
+    )
+    if done.ends_at is not None and uow.grants.of_request(done.id) is None:
+        if done.kind is RequestKind.CAP_INCREASE:
+            uow.grants.add(
+                request_id=done.id,
+                email=done.requester,
+                kind=done.kind,
+                ends_at=done.ends_at,
+                delta_cents=done.amount_cents or 0,
+            )
+        else:
+            uow.grants.add(
+                request_id=done.id,
+                email=done.requester,
+                kind=done.kind,
+                ends_at=done.ends_at,
+                tier_before=done.tier_before,
+                tier_after=done.target_tier,
+            )
+    member = uow.members.get(done.requester)
+    if member is not None:
+        tell(uow, done.requester, texts.applied(done, member, policy.org.zone), now)
+
+
+def _reverted(
+    uow: UnitOfWork, request: Request, operation: Operation, *, actor: str, now: datetime
+) -> None:
+    if operation.grant_id is not None:
+        uow.grants.transition(
+            operation.grant_id, expected=GrantStatus.REVERTING, new=GrantStatus.REVERTED
+        )
+    done = uow.requests.transition(
+        request.id, expected=RequestStatus.APPLIED, new=RequestStatus.REVERTED, at=now
+    )
+    if done is None:
+        return
+    record(
+        uow,
+        at=now,
+        actor=actor,
+        action="request.reverted",
+        subject=f"request:{request.id}",
+        before={"status": request.status},
+        after={"status": done.status, "cap_cents": operation.cap_cents, "tier": operation.tier},
+    )
+    member = uow.members.get(done.requester)
+    if member is not None:
+        tell(uow, done.requester, texts.reverted(done, member), now)

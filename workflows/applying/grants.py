@@ -1,0 +1,87 @@
+"""Temporary grants: a warning a day before the end, then a revert through the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows.audit import record
+from workflows.model import (
+    SYSTEM_ACTOR,
+    Grant,
+    GrantStatus,
+    NewOperation,
+    OperationKind,
+    OperationPurpose,
+    RequestKind,
+)
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import texts
+from workflows.requests.announce import tell
+
+NOTICE = timedelta(days=1)
+
+
+def warn_ending_grants(uow: UnitOfWork, policy: Policy, *, now: datetime) -> list[int]:
+    """Tell each holder a day before their grant ends, once, with a button to ask for more."""
+    warned = []
+    with uow:
+        for grant in uow.grants.ending_unwarned(now + NOTICE):
+            request = uow.requests.get(grant.request_id)
+            uow.grants.mark_warned(grant.id, now)
+            if request is not None:
+                tell(
+                    uow,
+                    grant.email,
+                    texts.grant_ending(request, grant.ends_at, policy.org.zone),
+                    now,
+                )
+            warned.append(grant.id)
+        uow.commit()
+    return warned
+
+
+def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
+    """Queue the revert of every grant whose end has come. Idempotent."""
+    reverted = []
+    with uow:
+        for grant in uow.grants.due(now):
+            if not uow.grants.transition(
+                grant.id, expected=GrantStatus.ACTIVE, new=GrantStatus.REVERTING
+            ):
+                continue
+            operation = uow.operations.add(_revert(uow, grant, now))
+            record(
+                uow,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="grant.ended",
+                subject=f"grant:{grant.id}",
+                before={"status": grant.status},
+                after={"status": GrantStatus.REVERTING, "operation": operation.key},
+            )
+            reverted.append(grant.id)
+        uow.commit()
+    return reverted
+
+
+def _revert(uow: UnitOfWork, grant: Grant, now: datetime) -> NewOperation:
+    cap = tier = None
+    if grant.kind is RequestKind.CAP_INCREASE:
+        member = uow.members.get(grant.email)
+        # Subtract the grant rather than restore the old cap: changes made since then stay.
+        current = member.cap_cents if member is not None else grant.delta_cents
+        cap = max(0, current - grant.delta_cents)
+    else:
+        tier = grant.tier_before
+    return NewOperation(
+        key=f"grant-{grant.id}-revert",
+        kind=OperationKind.SET_CAP if cap is not None else OperationKind.SET_TIER,
+        purpose=OperationPurpose.REVERT,
+        email=grant.email,
+        created_at=now,
+        request_id=grant.request_id,
+        grant_id=grant.id,
+        cap_cents=cap,
+        tier=tier,
+    )

@@ -1,0 +1,268 @@
+"""The outbox worker: applies queued operations through the admin connector.
+
+Each operation is claimed with a lease in one transaction, applied outside any transaction
+(the call may be slow), and its outcome recorded in a second one. A worker that dies mid-call
+leaves the lease to lapse; the next worker applies the operation again with the same
+idempotency key, so the backend applies it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from workflows.admin import (
+    AdminConnector,
+    Capability,
+    ConnectorError,
+    TransientConnectorError,
+    UnsupportedOperation,
+)
+from workflows.applying.backoff import RetryPolicy
+from workflows.applying.completion import complete
+from workflows.audit import record
+from workflows.clock import Clock
+from workflows.model import (
+    SYSTEM_ACTOR,
+    Attempt,
+    Operation,
+    OperationKind,
+    OperationPurpose,
+    OperationStatus,
+    RequestStatus,
+)
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import texts
+from workflows.requests.announce import tell, tell_admins
+
+log = logging.getLogger(__name__)
+
+NEEDS = {
+    OperationKind.SET_CAP: Capability.SET_CAP,
+    OperationKind.SET_TIER: Capability.SET_TIER,
+    OperationKind.REMOVE_SEAT: Capability.REMOVE_SEAT,
+}
+
+
+def manual_thread(operation_id: int) -> str:
+    """The thread key of an operation's messages to the admins."""
+    return f"operation:{operation_id}"
+
+
+@dataclass
+class WorkerReport:
+    """What one pass of the worker did, by operation id."""
+
+    applied: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    manual: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return len(self.applied) + len(self.retrying) + len(self.failed) + len(self.manual)
+
+
+class OperationWorker:
+    """Applies due operations from the outbox; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        connector: AdminConnector,
+        policy: Policy,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow = uow_factory
+        self._connector = connector
+        self._policy = policy
+        self._clock = clock
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+
+    def run_once(self, *, limit: int = 20) -> WorkerReport:
+        """Claim up to `limit` due operations and apply them."""
+        report = WorkerReport()
+        for operation in self._claim(limit):
+            self._process(operation, report)
+        return report
+
+    def drain(self, *, limit: int = 20, rounds: int = 1000) -> WorkerReport:
+        """Run until nothing is due now (operations waiting for a later retry stay queued)."""
+        total = WorkerReport()
+        for _ in range(rounds):
+            report = self.run_once(limit=limit)
+            if not report.handled:
+                break
+            for name in ("applied", "retrying", "failed", "manual"):
+                getattr(total, name).extend(getattr(report, name))
+        return total
+
+    def _claim(self, limit: int) -> list[Operation]:
+        now = self._clock.now()
+        with self._uow() as uow:
+            claimed = list(
+                uow.operations.claim_due(now, lease_until=now + self._retry.lease, limit=limit)
+            )
+            for operation in claimed:
+                if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
+                    uow.requests.transition(
+                        operation.request_id,
+                        expected=RequestStatus.APPROVED,
+                        new=RequestStatus.APPLYING,
+                        at=now,
+                    )
+            uow.commit()
+        return claimed
+
+    def _process(self, operation: Operation, report: WorkerReport) -> None:
+        if NEEDS[operation.kind] not in self._connector.capabilities:
+            self._to_manual(operation)
+            report.manual.append(operation.id)
+            return
+        try:
+            self._call(operation)
+        except UnsupportedOperation:
+            self._to_manual(operation)
+            report.manual.append(operation.id)
+        except TransientConnectorError as exc:
+            self._failed_try(
+                operation, str(exc), retry_after=exc.retry_after, final=False, report=report
+            )
+        except ConnectorError as exc:
+            self._failed_try(operation, str(exc), retry_after=None, final=True, report=report)
+        except Exception as exc:  # a connector bug must not lose the operation: retry it
+            log.exception(
+                "operation %s: unexpected error from the %s connector",
+                operation.key,
+                self._connector.name,
+            )
+            self._failed_try(
+                operation,
+                f"unexpected error: {exc!r}",
+                retry_after=None,
+                final=False,
+                report=report,
+            )
+        else:
+            self._succeeded(operation)
+            report.applied.append(operation.id)
+
+    def _call(self, operation: Operation) -> None:
+        key = operation.key
+        if operation.kind is OperationKind.SET_CAP:
+            assert operation.cap_cents is not None
+            self._connector.set_cap(operation.email, operation.cap_cents, idempotency_key=key)
+        elif operation.kind is OperationKind.SET_TIER:
+            assert operation.tier is not None
+            self._connector.set_tier(operation.email, operation.tier, idempotency_key=key)
+        else:
+            self._connector.remove_seat(operation.email, idempotency_key=key)
+
+    def _succeeded(self, operation: Operation) -> None:
+        now = self._clock.now()
+        with self._uow() as uow:
+            done = uow.operations.transition(
+                operation.id, expected=OperationStatus.IN_PROGRESS, new=OperationStatus.DONE
+            )
+            if done is None:
+                return  # the lease lapsed and another worker finished it
+            uow.operations.record_attempt(Attempt(operation.id, operation.attempts, now, "applied"))
+            complete(uow, self._policy, done, actor=SYSTEM_ACTOR, now=now)
+            uow.commit()
+
+    def _failed_try(
+        self,
+        operation: Operation,
+        error: str,
+        *,
+        retry_after: float | None,
+        final: bool,
+        report: WorkerReport,
+    ) -> None:
+        now = self._clock.now()
+        give_up = final or operation.attempts >= self._retry.max_attempts
+        with self._uow() as uow:
+            uow.operations.record_attempt(
+                Attempt(operation.id, operation.attempts, now, "failed", error)
+            )
+            if not give_up:
+                delay = self._retry.delay(
+                    operation.attempts, retry_after=retry_after, rng=self._rng
+                )
+                uow.operations.transition(
+                    operation.id,
+                    expected=OperationStatus.IN_PROGRESS,
+                    new=OperationStatus.PENDING,
+                    next_attempt_at=now + delay,
+                    last_error=error,
+                )
+                uow.commit()
+                report.retrying.append(operation.id)
+                return
+            failed = uow.operations.transition(
+                operation.id,
+                expected=OperationStatus.IN_PROGRESS,
+                new=OperationStatus.FAILED,
+                last_error=error,
+            )
+            if failed is None:
+                return
+            record(
+                uow,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="operation.failed",
+                subject=f"operation:{operation.id}",
+                after={"key": operation.key, "error": error, "attempts": operation.attempts},
+            )
+            tell_admins(
+                uow,
+                self._policy,
+                texts.operation_failed(failed, error),
+                now,
+                thread_key=manual_thread(operation.id),
+            )
+            if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
+                request = uow.requests.transition(
+                    operation.request_id,
+                    expected=RequestStatus.APPLYING,
+                    new=RequestStatus.FAILED,
+                    at=now,
+                )
+                if request is not None:
+                    tell(uow, request.requester, texts.failed_to_requester(request), now)
+            uow.commit()
+        report.failed.append(operation.id)
+
+    def _to_manual(self, operation: Operation) -> None:
+        now = self._clock.now()
+        with self._uow() as uow:
+            manual = uow.operations.transition(
+                operation.id, expected=OperationStatus.IN_PROGRESS, new=OperationStatus.MANUAL
+            )
+            if manual is None:
+                return
+            request = uow.requests.get(operation.request_id) if operation.request_id else None
+            record(
+                uow,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="operation.manual",
+                subject=f"operation:{operation.id}",
+                after={"key": operation.key, "change": operation.describe()},
+            )
+            tell_admins(
+                uow,
+                self._policy,
+                texts.manual_task(manual, request),
+                now,
+                thread_key=manual_thread(operation.id),
+            )
+            uow.commit()

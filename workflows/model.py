@@ -1,0 +1,256 @@
+"""The domain's records: members, requests, decisions, grants, operations and audit entries.
+
+They are immutable snapshots; changes go through the repositories in `workflows.ports`, so
+every state change is a compare-and-set in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from workflows.money import format_usd
+
+POLICY_ACTOR = "policy"
+SYSTEM_ACTOR = "capdesk"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person with a seat, as last synced from the admin backend."""
+
+    email: str
+    name: str
+    tier: str
+    cap_cents: int
+    active: bool = True
+    external_id: str = ""
+
+
+class RequestKind(StrEnum):
+    CAP_INCREASE = "cap_increase"
+    SEAT_UPGRADE = "seat_upgrade"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    REVERTED = "reverted"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.PENDING: frozenset(
+        {
+            RequestStatus.APPROVED,
+            RequestStatus.DENIED,
+            RequestStatus.CANCELLED,
+            RequestStatus.EXPIRED,
+        }
+    ),
+    RequestStatus.APPROVED: frozenset({RequestStatus.APPLYING}),
+    RequestStatus.APPLYING: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED}),
+    RequestStatus.FAILED: frozenset({RequestStatus.APPLYING}),
+    RequestStatus.APPLIED: frozenset({RequestStatus.REVERTED}),
+    RequestStatus.REVERTED: frozenset(),
+    RequestStatus.DENIED: frozenset(),
+    RequestStatus.CANCELLED: frozenset(),
+    RequestStatus.EXPIRED: frozenset(),
+}
+"""Every allowed move of a request's state; anything else is refused."""
+
+
+class IllegalTransition(Exception):
+    """A move that the transition table does not allow."""
+
+
+def check_transition(current: RequestStatus, new: RequestStatus) -> None:
+    """Raise IllegalTransition unless `current → new` is in the table."""
+    if new not in TRANSITIONS[current]:
+        raise IllegalTransition(f"a request cannot go from {current} to {new}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    """A validated request, before the store gives it an id."""
+
+    requester: str
+    group: str
+    kind: RequestKind
+    reason: str
+    created_at: datetime
+    approvals_required: int
+    cap_before_cents: int
+    tier_before: str
+    amount_cents: int | None = None
+    new_cap_cents: int | None = None
+    target_tier: str | None = None
+    ends_at: datetime | None = None
+    source: str = "chat"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request and where it stands."""
+
+    id: int
+    requester: str
+    group: str
+    kind: RequestKind
+    reason: str
+    status: RequestStatus
+    created_at: datetime
+    updated_at: datetime
+    approvals_required: int
+    cap_before_cents: int
+    tier_before: str
+    amount_cents: int | None = None
+    new_cap_cents: int | None = None
+    target_tier: str | None = None
+    ends_at: datetime | None = None
+    source: str = "chat"
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+    @property
+    def temporary(self) -> bool:
+        return self.ends_at is not None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One approver's verdict on a request."""
+
+    request_id: int
+    actor: str
+    verdict: Verdict
+    at: datetime
+    note: str | None = None
+
+
+class GrantStatus(StrEnum):
+    ACTIVE = "active"
+    REVERTING = "reverting"
+    REVERTED = "reverted"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A temporary change in force, to be reverted at `ends_at`."""
+
+    id: int
+    request_id: int
+    email: str
+    kind: RequestKind
+    ends_at: datetime
+    status: GrantStatus
+    delta_cents: int = 0
+    tier_before: str | None = None
+    tier_after: str | None = None
+    warned_at: datetime | None = None
+
+
+class OperationKind(StrEnum):
+    SET_CAP = "set_cap"
+    SET_TIER = "set_tier"
+    REMOVE_SEAT = "remove_seat"
+
+
+class OperationPurpose(StrEnum):
+    APPLY = "apply"
+    REVERT = "revert"
+
+
+class OperationStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class NewOperation:
+    """A change to make through the admin connector, written to the outbox."""
+
+    key: str
+    kind: OperationKind
+    purpose: OperationPurpose
+    email: str
+    created_at: datetime
+    request_id: int | None = None
+    grant_id: int | None = None
+    cap_cents: int | None = None
+    tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An outbox entry and its progress."""
+
+    id: int
+    key: str
+    kind: OperationKind
+    purpose: OperationPurpose
+    email: str
+    status: OperationStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    request_id: int | None = None
+    grant_id: int | None = None
+    cap_cents: int | None = None
+    tier: str | None = None
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    done_by: str | None = None
+
+    def describe(self) -> str:
+        """What the operation does, for people."""
+        if self.kind is OperationKind.SET_CAP and self.cap_cents is not None:
+            return f"set the monthly cap of {self.email} to {format_usd(self.cap_cents)}"
+        if self.kind is OperationKind.SET_TIER:
+            return f"move {self.email} to the {self.tier} seat tier"
+        return f"remove the seat of {self.email}"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at an operation, kept for the record."""
+
+    operation_id: int
+    number: int
+    at: datetime
+    outcome: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the append-only audit log."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,313 @@
+"""The store as the domain sees it: repositories and a unit of work (one transaction).
+
+`store/` implements these on SQL; the unit tests use in-memory fakes. A state change is a
+compare-and-set: it names the state it expects and reports whether it won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from workflows.admin import DailyUsage, HourlyUsage
+from workflows.messages import Outgoing, Recipient
+from workflows.model import (
+    Attempt,
+    AuditEntry,
+    Decision,
+    Grant,
+    GrantStatus,
+    Member,
+    NewOperation,
+    NewRequest,
+    Operation,
+    OperationStatus,
+    Request,
+    RequestKind,
+    RequestStatus,
+)
+
+
+class Conflict(Exception):
+    """A write collided with a uniqueness rule (such as one pending request per kind)."""
+
+
+class MemberRepository(Protocol):
+    """Members, their seats and their usage."""
+
+    def get(self, email: str) -> Member | None:
+        """The member with this email (any case), or None."""
+        ...
+
+    def list(self) -> Sequence[Member]:
+        """Every member, by email."""
+        ...
+
+    def upsert(self, member: Member) -> None:
+        """Insert or replace a member and their seat."""
+        ...
+
+    def set_seat(
+        self, email: str, *, cap_cents: int | None = None, tier: str | None = None
+    ) -> None:
+        """Mirror a change applied through the connector."""
+        ...
+
+    def deactivate(self, email: str) -> None:
+        """Mark the member's seat as removed."""
+        ...
+
+
+class UsageRepository(Protocol):
+    """Usage per member per day and per hour, as synced from the backend."""
+
+    def replace_daily(self, rows: Sequence[DailyUsage]) -> int:
+        """Insert or replace each (member, day); re-syncing a day never doubles it."""
+        ...
+
+    def replace_hourly(self, rows: Sequence[HourlyUsage]) -> int:
+        """Insert or replace each (member, hour)."""
+        ...
+
+    def spend_since(self, email: str, since: date) -> int:
+        """The member's spend in cents on days from `since` on."""
+        ...
+
+    def spend_by_member(self, since: date) -> dict[str, int]:
+        """Every member's spend in cents on days from `since` on."""
+        ...
+
+
+class RequestRepository(Protocol):
+    """Requests and their state."""
+
+    def add(self, new: NewRequest) -> Request:
+        """Store a new pending request and return it with its id."""
+        ...
+
+    def get(self, request_id: int, *, lock: bool = False) -> Request | None:
+        """A request; with `lock`, held against concurrent writers until the transaction ends."""
+        ...
+
+    def transition(
+        self,
+        request_id: int,
+        *,
+        expected: RequestStatus,
+        new: RequestStatus,
+        at: datetime,
+        decided_by: str | None = None,
+        decision_note: str | None = None,
+    ) -> Request | None:
+        """Compare-and-set: move to `new` only if the state is `expected`; None if it was not."""
+        ...
+
+    def mark(
+        self,
+        request_id: int,
+        *,
+        reminded_at: datetime | None = None,
+        escalated_at: datetime | None = None,
+    ) -> None:
+        """Record that a reminder or an escalation went out."""
+        ...
+
+    def pending_of(self, requester: str, kind: RequestKind) -> Request | None:
+        """The requester's pending request of this kind, if any."""
+        ...
+
+    def list(
+        self, *, status: RequestStatus | None = None, requester: str | None = None
+    ) -> Sequence[Request]:
+        """Requests, newest first."""
+        ...
+
+    def count_of(self, requester: str) -> int:
+        """How many requests this person has made."""
+        ...
+
+
+class DecisionRepository(Protocol):
+    """Approvers' verdicts."""
+
+    def add(self, decision: Decision) -> bool:
+        """Record a verdict; False if this actor already decided on this request."""
+        ...
+
+    def of(self, request_id: int) -> Sequence[Decision]:
+        """Verdicts on a request, oldest first."""
+        ...
+
+
+class GrantRepository(Protocol):
+    """Temporary changes in force."""
+
+    def add(
+        self,
+        *,
+        request_id: int,
+        email: str,
+        kind: RequestKind,
+        ends_at: datetime,
+        delta_cents: int = 0,
+        tier_before: str | None = None,
+        tier_after: str | None = None,
+    ) -> Grant:
+        """Store an active grant."""
+        ...
+
+    def get(self, grant_id: int) -> Grant | None:
+        """A grant by id."""
+        ...
+
+    def of_request(self, request_id: int) -> Grant | None:
+        """The grant a request produced, if any."""
+        ...
+
+    def due(self, now: datetime) -> Sequence[Grant]:
+        """Active grants whose end has come."""
+        ...
+
+    def ending_unwarned(self, before: datetime) -> Sequence[Grant]:
+        """Active grants ending before `before` whose holder was not told yet."""
+        ...
+
+    def transition(self, grant_id: int, *, expected: GrantStatus, new: GrantStatus) -> bool:
+        """Compare-and-set on a grant's state."""
+        ...
+
+    def mark_warned(self, grant_id: int, at: datetime) -> None:
+        """Record that the holder was told of the end."""
+        ...
+
+
+class OperationRepository(Protocol):
+    """The operations outbox."""
+
+    def add(self, new: NewOperation) -> Operation:
+        """Queue an operation; a key already queued returns the existing one."""
+        ...
+
+    def get(self, operation_id: int) -> Operation | None:
+        """An operation by id."""
+        ...
+
+    def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Operation]:
+        """Take due operations (pending and due, or in progress with a lapsed lease) for one worker.
+
+        Claimed operations are in progress until `lease_until` and their attempt count is up by
+        one, so a worker that dies mid-call leaves them to be taken again later.
+        """
+        ...
+
+    def transition(
+        self,
+        operation_id: int,
+        *,
+        expected: OperationStatus,
+        new: OperationStatus,
+        next_attempt_at: datetime | None = None,
+        last_error: str | None = None,
+        done_by: str | None = None,
+        reset_attempts: bool = False,
+    ) -> Operation | None:
+        """Compare-and-set on an operation's state."""
+        ...
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        """Keep the outcome of one try."""
+        ...
+
+    def attempts(self, operation_id: int) -> Sequence[Attempt]:
+        """Every try of an operation, oldest first."""
+        ...
+
+    def count(self, status: OperationStatus) -> int:
+        """How many operations are in a state (for the outbox depth)."""
+        ...
+
+
+class PendingDelivery(Protocol):
+    """A notification taken from the outbox for delivery."""
+
+    id: int
+    outgoing: Outgoing
+    attempts: int
+
+
+class NotificationRepository(Protocol):
+    """The notifications outbox."""
+
+    def add(self, outgoing: Outgoing, *, at: datetime) -> None:
+        """Queue a message for delivery."""
+        ...
+
+    def recipients_of(self, thread_key: str) -> Sequence[Recipient]:
+        """Everyone who was sent a message with this thread key."""
+        ...
+
+    def claim_due(
+        self, now: datetime, *, lease_until: datetime, limit: int
+    ) -> Sequence[PendingDelivery]:
+        """Take due messages, oldest first, for one delivery worker."""
+        ...
+
+    def delivered(self, notification_id: int, *, ref: str, at: datetime) -> None:
+        """Record where the platform put the message, for later updates."""
+        ...
+
+    def retry(self, notification_id: int, *, at: datetime, error: str) -> None:
+        """Put a message back for another try at `at`."""
+        ...
+
+    def give_up(self, notification_id: int, *, error: str) -> None:
+        """Stop trying a message that cannot be delivered."""
+        ...
+
+    def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
+        """The platform reference of the latest delivered message in a thread to a recipient."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only audit log."""
+
+    def append(self, entry: AuditEntry) -> None:
+        """Add an entry; entries are never changed or removed."""
+        ...
+
+    def of(self, subject: str) -> Sequence[AuditEntry]:
+        """Entries about one subject, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; nothing is kept unless `commit` is called."""
+
+    members: MemberRepository
+    usage: UsageRepository
+    requests: RequestRepository
+    decisions: DecisionRepository
+    grants: GrantRepository
+    operations: OperationRepository
+    notifications: NotificationRepository
+    audit: AuditLog
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make the transaction's changes durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Drop the transaction's changes."""
+        ...

@@ -1,0 +1,1 @@
+"""The request lifecycle: asking, deciding, reminding, escalating, expiring (SPEC section 5)."""

@@ -1,0 +1,119 @@
+"""Putting messages into the notifications outbox: cards to approvers, news to requesters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from workflows.messages import ADMIN_CHANNEL, Message, Outgoing, Recipient, group_channel
+from workflows.model import Member, Request
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import texts
+
+
+def month_start(now: datetime, policy: Policy) -> date:
+    """The first day of the current month in the org's zone."""
+    return now.astimezone(policy.org.zone).date().replace(day=1)
+
+
+def name_of(uow: UnitOfWork, email: str) -> str:
+    """A member's display name, or the address when capdesk does not know them."""
+    member = uow.members.get(email)
+    return member.name if member is not None else email
+
+
+def tell(uow: UnitOfWork, email: str, message: Message, now: datetime) -> None:
+    """A direct message to one member."""
+    uow.notifications.add(Outgoing(recipient=Recipient.member(email), message=message), at=now)
+
+
+def tell_admins(
+    uow: UnitOfWork,
+    policy: Policy,
+    message: Message,
+    now: datetime,
+    *,
+    thread_key: str | None = None,
+) -> None:
+    """To the admin channel if the policy names one, else to each admin directly."""
+    recipients = (
+        [Recipient.channel(ADMIN_CHANNEL)]
+        if policy.admin_channel is not None
+        else [Recipient.member(a) for a in policy.admins]
+    )
+    for recipient in recipients:
+        uow.notifications.add(
+            Outgoing(recipient=recipient, message=message, thread_key=thread_key), at=now
+        )
+
+
+def card(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    requester: Member,
+    now: datetime,
+    *,
+    status: str = "",
+    open_: bool = True,
+) -> Message:
+    """The approval card for a request as it stands."""
+    return texts.approval_card(
+        request,
+        requester,
+        spent_cents=uow.usage.spend_since(requester.email, month_start(now, policy)),
+        asked_before=uow.requests.count_of(requester.email) - 1,
+        zone=policy.org.zone,
+        status=status,
+        open_=open_,
+    )
+
+
+def send_cards(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    message: Message,
+    *,
+    people: list[str],
+    now: datetime,
+) -> None:
+    """Send the approval card: to the group's channel if it has one, else to each person."""
+    group = policy.group(request.group)
+    thread = texts.approval_thread(request.id)
+    recipients = (
+        [Recipient.channel(group_channel(group.name))]
+        if group is not None and group.channel is not None
+        else [Recipient.member(p) for p in people]
+    )
+    for recipient in recipients:
+        uow.notifications.add(
+            Outgoing(recipient=recipient, message=message, thread_key=thread), at=now
+        )
+
+
+def update_cards(uow: UnitOfWork, request: Request, message: Message, now: datetime) -> None:
+    """Replace every copy of the approval card that went out."""
+    thread = texts.approval_thread(request.id)
+    for recipient in uow.notifications.recipients_of(thread):
+        uow.notifications.add(
+            Outgoing(recipient=recipient, message=message, thread_key=thread), at=now
+        )
+
+
+def escalate_cards(
+    uow: UnitOfWork, policy: Policy, request: Request, message: Message, now: datetime
+) -> None:
+    """Bring the admins in: the card goes to the admin channel, or to each admin."""
+    thread = texts.approval_thread(request.id)
+    already = set(uow.notifications.recipients_of(thread))
+    targets = (
+        [Recipient.channel(ADMIN_CHANNEL)]
+        if policy.admin_channel is not None
+        else [Recipient.member(a) for a in policy.admins if a != request.requester]
+    )
+    for recipient in targets:
+        if recipient not in already:
+            uow.notifications.add(
+                Outgoing(recipient=recipient, message=message, thread_key=thread), at=now
+            )

@@ -1,0 +1,279 @@
+"""Deciding on a request: approve, deny, cancel, each a compare-and-set on its state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workflows.audit import record
+from workflows.errors import Refusal
+from workflows.model import (
+    POLICY_ACTOR,
+    Decision,
+    NewOperation,
+    OperationKind,
+    OperationPurpose,
+    Request,
+    RequestKind,
+    RequestStatus,
+    Verdict,
+)
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import texts
+from workflows.requests.announce import card, name_of, tell, update_cards
+from workflows.requests.approvers import may_decide
+from workflows.timefmt import local_time
+
+
+def _load(uow: UnitOfWork, request_id: int) -> Request:
+    request = uow.requests.get(request_id, lock=True)
+    if request is None:
+        raise Refusal(f"There is no request #{request_id}.")
+    return request
+
+
+def _already(uow: UnitOfWork, request: Request, policy: Policy) -> Refusal:
+    state = request.status.value
+    if request.decided_by and request.decided_at:
+        by = (
+            "the policy" if request.decided_by == POLICY_ACTOR else name_of(uow, request.decided_by)
+        )
+        when = local_time(request.decided_at, policy.org.zone)
+        return Refusal(f"Request {request.ref} was already {state} by {by} at {when}.")
+    return Refusal(f"Request {request.ref} is already {state}; there is nothing left to decide.")
+
+
+def decide(
+    uow: UnitOfWork,
+    policy: Policy,
+    *,
+    request_id: int,
+    actor: str,
+    verdict: Verdict,
+    now: datetime,
+    note: str | None = None,
+) -> Request:
+    """An approver's click; raises Refusal for anyone not entitled or a request already decided."""
+    actor = actor.lower()
+    with uow:
+        request = _load(uow, request_id)
+        if actor == request.requester:
+            raise Refusal("You can't decide on your own request; its approvers will.")
+        if not may_decide(policy, actor, request):
+            raise Refusal(
+                f"Only the owners of {request.group} or an admin can decide on {request.ref}."
+            )
+        if request.status is not RequestStatus.PENDING:
+            raise _already(uow, request, policy)
+        note = " ".join(note.split())[:500] if note else None
+        if verdict is Verdict.DENY:
+            request = _deny(uow, policy, request, actor=actor, now=now, note=note)
+        else:
+            request = _approve(uow, policy, request, actor=actor, now=now, note=note)
+        uow.commit()
+        return request
+
+
+def _deny(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None,
+) -> Request:
+    uow.decisions.add(Decision(request.id, actor, Verdict.DENY, now, note))
+    denied = uow.requests.transition(
+        request.id,
+        expected=RequestStatus.PENDING,
+        new=RequestStatus.DENIED,
+        at=now,
+        decided_by=actor,
+        decision_note=note,
+    )
+    if denied is None:
+        raise _already(uow, request, policy)
+    _audit(uow, request, denied, actor=actor, now=now, note=note)
+    close_cards(uow, policy, denied, verb="Denied", by=name_of(uow, actor), now=now, note=note)
+    return denied
+
+
+def _approve(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None,
+) -> Request:
+    if not uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note)):
+        raise Refusal(f"You already approved {request.ref}; it needs another approver too.")
+    approvals = [d for d in uow.decisions.of(request.id) if d.verdict is Verdict.APPROVE]
+    if len(approvals) < request.approvals_required:
+        record(
+            uow,
+            at=now,
+            actor=actor,
+            action="request.approval_recorded",
+            subject=f"request:{request.id}",
+            after={"approvals": len(approvals), "required": request.approvals_required},
+        )
+        requester = uow.members.get(request.requester)
+        if requester is not None:
+            names = ", ".join(name_of(uow, d.actor) for d in approvals)
+            status = (
+                f"Approved by {names}; {request.approvals_required - len(approvals)} more needed"
+            )
+            update_cards(
+                uow, request, card(uow, policy, request, requester, now, status=status), now
+            )
+        return request
+    return approve_in(uow, policy, request, actor=actor, now=now, note=note)
+
+
+def approve_in(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> Request:
+    """Approve inside the caller's transaction and queue the change in the same transaction."""
+    approved = uow.requests.transition(
+        request.id,
+        expected=RequestStatus.PENDING,
+        new=RequestStatus.APPROVED,
+        at=now,
+        decided_by=actor,
+        decision_note=note,
+    )
+    if approved is None:
+        raise _already(uow, request, policy)
+    if actor == POLICY_ACTOR:
+        uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note))
+    operation = uow.operations.add(operation_for(uow, approved, now))
+    _audit(uow, request, approved, actor=actor, now=now, note=note, operation=operation.key)
+    by = "the policy" if actor == POLICY_ACTOR else name_of(uow, actor)
+    close_cards(uow, policy, approved, verb="Approved", by=by, now=now, note=note)
+    return approved
+
+
+def operation_for(uow: UnitOfWork, request: Request, now: datetime) -> NewOperation:
+    """The change an approved request makes, computed on the seat as it is now."""
+    key = f"request-{request.id}-apply"
+    if request.kind is RequestKind.CAP_INCREASE:
+        member = uow.members.get(request.requester)
+        current = member.cap_cents if member is not None else request.cap_before_cents
+        return NewOperation(
+            key=key,
+            kind=OperationKind.SET_CAP,
+            purpose=OperationPurpose.APPLY,
+            email=request.requester,
+            created_at=now,
+            request_id=request.id,
+            cap_cents=current + (request.amount_cents or 0),
+        )
+    return NewOperation(
+        key=key,
+        kind=OperationKind.SET_TIER,
+        purpose=OperationPurpose.APPLY,
+        email=request.requester,
+        created_at=now,
+        request_id=request.id,
+        tier=request.target_tier,
+    )
+
+
+def cancel(
+    uow: UnitOfWork, policy: Policy, *, request_id: int, actor: str, now: datetime
+) -> Request:
+    """The requester withdraws a pending request."""
+    actor = actor.lower()
+    with uow:
+        request = _load(uow, request_id)
+        if actor != request.requester:
+            raise Refusal(f"Only the person who made {request.ref} can cancel it.")
+        if request.status is not RequestStatus.PENDING:
+            raise Refusal(
+                f"Request {request.ref} is {request.status}; only pending ones can be cancelled."
+            )
+        cancelled = uow.requests.transition(
+            request.id,
+            expected=RequestStatus.PENDING,
+            new=RequestStatus.CANCELLED,
+            at=now,
+            decided_by=actor,
+        )
+        if cancelled is None:
+            raise _already(uow, request, policy)
+        _audit(uow, request, cancelled, actor=actor, now=now, note=None)
+        close_cards(
+            uow,
+            policy,
+            cancelled,
+            verb="Cancelled",
+            by=name_of(uow, actor),
+            now=now,
+            note=None,
+            tell_requester=False,
+        )
+        uow.commit()
+        return cancelled
+
+
+def _audit(
+    uow: UnitOfWork,
+    before: Request,
+    after: Request,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None,
+    operation: str | None = None,
+) -> None:
+    extra = {"note": note} if note else {}
+    if operation:
+        extra["operation"] = operation
+    record(
+        uow,
+        at=now,
+        actor=actor,
+        action=f"request.{after.status}",
+        subject=f"request:{after.id}",
+        before={"status": before.status},
+        after={"status": after.status, **extra},
+    )
+
+
+def close_cards(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    *,
+    verb: str,
+    by: str,
+    now: datetime,
+    note: str | None,
+    tell_requester: bool = True,
+) -> None:
+    """Update every approval card to the outcome (buttons gone) and tell the requester."""
+    zone = policy.org.zone
+    requester = uow.members.get(request.requester)
+    if requester is not None:
+        status = (
+            texts.decided_status(verb, by, now, zone, note)
+            if by
+            else f"{verb} at {local_time(now, zone)}"
+        )
+        update_cards(
+            uow,
+            request,
+            card(uow, policy, request, requester, now, status=status, open_=False),
+            now,
+        )
+    if tell_requester:
+        tell(uow, request.requester, texts.outcome(request, verb, by, zone, note), now)

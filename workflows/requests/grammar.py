@@ -1,0 +1,179 @@
+"""The `/capdesk` command grammar, shared by every chat surface (SPEC section 8).
+
+status | help | requests | cancel ID
+raise [to] AMOUNT [for Nd|until DATE] [reason]
+upgrade [TIER] [for Nd|until DATE] [reason]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from workflows.errors import Refusal
+from workflows.model import RequestKind
+from workflows.money import parse_usd
+
+HELP = (
+    "`/capdesk status` — your tier, cap and spend this month\n"
+    "`/capdesk raise 150 for 14d release prep` — ask for $150 more a month, for 14 days\n"
+    "`/capdesk raise to 300 until 2026-12-12 tape-out` — ask for a cap of $300 until a date\n"
+    "`/capdesk upgrade premium for 30d profiling work` — ask for a better seat\n"
+    "`/capdesk requests` — your requests and, for owners, those waiting for you\n"
+    "`/capdesk cancel 42` — withdraw a pending request"
+)
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+_FOR = re.compile(r"^(\d{1,4})\s*(d|day|days|w|week|weeks)$", re.I)
+_TIER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class CommandError(Refusal):
+    """The text is not a command the bot understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Show my tier, cap, spend and pending requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Show the commands."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequests:
+    """Show my requests and the ones waiting for me."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Withdraw a pending request."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDraft:
+    """What a person asks for; the reason may still be empty (a form asks for it then)."""
+
+    kind: RequestKind
+    reason: str = ""
+    add_cents: int | None = None
+    new_cap_cents: int | None = None
+    tier: str | None = None
+    ends_at: datetime | None = None
+
+
+Command = Status | Help | ListRequests | Cancel | RequestDraft
+
+
+def end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """A grant `until` a day lasts through that day in the org's zone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def parse_day(text: str, *, today: date) -> date:
+    """`2026-12-12`, `12 Dec`, `Dec 12`; a date without a year is the next one to come."""
+    cleaned = text.strip().lower().rstrip(".,")
+    try:
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    match = re.match(r"^(?:(\d{1,2})\s+([a-z]{3})[a-z]*|([a-z]{3})[a-z]*\s+(\d{1,2}))$", cleaned)
+    if match:
+        day_text = match.group(1) or match.group(4)
+        month = _MONTHS.get(match.group(2) or match.group(3) or "")
+        if month is not None:
+            for year in (today.year, today.year + 1):
+                try:
+                    candidate = date(year, month, int(day_text))
+                except ValueError:
+                    break
+                if candidate >= today:
+                    return candidate
+    raise CommandError(f"{text.strip()!r} is not a date; write it as 2026-12-12 or 12 Dec.")
+
+
+def _duration(
+    words: list[str], *, now: datetime, zone: ZoneInfo
+) -> tuple[datetime | None, list[str]]:
+    """Take a leading `for Nd` / `until DATE` off `words`."""
+    if len(words) >= 2 and words[0].lower() == "for":
+        rest = words[1:]
+        joined = " ".join(rest[:2])
+        for taken, text in ((2, joined), (1, rest[0])):
+            match = _FOR.match(text)
+            if match:
+                count = int(match.group(1))
+                days = count * 7 if match.group(2).lower().startswith("w") else count
+                return now + timedelta(days=days), rest[taken:]
+        raise CommandError(f"'for {rest[0]}' is not a duration; write it as for 14d or for 2w.")
+    if len(words) >= 2 and words[0].lower() == "until":
+        today = now.astimezone(zone).date()
+        for taken in (2, 1):
+            if len(words) > taken:
+                try:
+                    day = parse_day(" ".join(words[1 : taken + 1]), today=today)
+                except CommandError:
+                    continue
+                return end_of_day(day, zone), words[taken + 1 :]
+        day = parse_day(words[1], today=today)
+        return end_of_day(day, zone), words[2:]
+    return None, words
+
+
+def parse_command(text: str, *, now: datetime, zone: ZoneInfo) -> Command:
+    """Parse the text after `/capdesk`; raises CommandError with a sentence for the person."""
+    words = text.split()
+    if not words or words[0].lower() in {"help", "?"}:
+        return Help()
+    verb, args = words[0].lower(), words[1:]
+    if verb == "status" and not args:
+        return Status()
+    if verb in {"requests", "list"} and not args:
+        return ListRequests()
+    if verb == "cancel":
+        if len(args) == 1 and args[0].lstrip("#").isdigit():
+            return Cancel(int(args[0].lstrip("#")))
+        raise CommandError("Say which request to cancel, e.g. `/capdesk cancel 42`.")
+    if verb == "raise":
+        return _parse_raise(args, now=now, zone=zone)
+    if verb == "upgrade":
+        return _parse_upgrade(args, now=now, zone=zone)
+    raise CommandError(f"I don't know `{words[0][:40]}`. Try:\n{HELP}")
+
+
+def _parse_raise(args: list[str], *, now: datetime, zone: ZoneInfo) -> RequestDraft:
+    to_cap = bool(args) and args[0].lower() == "to"
+    if to_cap:
+        args = args[1:]
+    if not args:
+        raise CommandError("Say how much, e.g. `/capdesk raise 150 for 14d release prep`.")
+    try:
+        cents = parse_usd(args[0])
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    ends_at, rest = _duration(args[1:], now=now, zone=zone)
+    reason = " ".join(rest)
+    if to_cap:
+        return RequestDraft(RequestKind.CAP_INCREASE, reason, new_cap_cents=cents, ends_at=ends_at)
+    return RequestDraft(RequestKind.CAP_INCREASE, reason, add_cents=cents, ends_at=ends_at)
+
+
+def _parse_upgrade(args: list[str], *, now: datetime, zone: ZoneInfo) -> RequestDraft:
+    tier = None
+    if args and args[0].lower() not in {"for", "until"}:
+        if not _TIER.match(args[0].lower()):
+            raise CommandError(f"{args[0][:40]!r} is not a seat tier.")
+        tier, args = args[0].lower(), args[1:]
+    ends_at, rest = _duration(args, now=now, zone=zone)
+    return RequestDraft(RequestKind.SEAT_UPGRADE, " ".join(rest), tier=tier, ends_at=ends_at)

@@ -1,0 +1,229 @@
+"""The messages of the request lifecycle, for the requester, the approvers and the admins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from workflows.messages import Action, Fact, Message, Progress, Verb
+from workflows.model import Member, Operation, Request, RequestKind
+from workflows.money import format_usd
+from workflows.timefmt import local_day, local_stamp, local_time
+
+
+def approval_thread(request_id: int) -> str:
+    """The thread key shared by every copy of a request's approval message."""
+    return f"approval:{request_id}"
+
+
+def what(request: Request) -> str:
+    """`+$150 a month ($85 → $235)` or `premium seat (now standard)`."""
+    if request.kind is RequestKind.CAP_INCREASE:
+        before = request.cap_before_cents
+        after = request.new_cap_cents or before + (request.amount_cents or 0)
+        return f"+{format_usd(after - before)} a month ({format_usd(before)} → {format_usd(after)})"
+    return f"{request.target_tier} seat (now {request.tier_before})"
+
+
+def lasting(request: Request, zone: ZoneInfo) -> str:
+    """`until Sun 6 Dec` or `permanent`."""
+    return "permanent" if request.ends_at is None else f"until {local_day(request.ends_at, zone)}"
+
+
+def _title(request: Request, name: str) -> str:
+    if request.kind is RequestKind.CAP_INCREASE:
+        return f"{name} asks for {what(request).split(' (')[0]}"
+    return f"{name} asks for a {request.target_tier} seat"
+
+
+def request_sent(request: Request, approvers: list[str], zone: ZoneInfo) -> Message:
+    """To the requester: the request is with these people."""
+    return Message(
+        kind="request_sent",
+        title=f"Request {request.ref} sent",
+        text=f"{', '.join(approvers)} will decide. You'll hear back here.",
+        facts=(
+            Fact(label="What", value=what(request)),
+            Fact(label="For", value=lasting(request, zone)),
+            Fact(label="Reason", value=request.reason),
+        ),
+        actions=(Action(verb=Verb.CANCEL, label="Cancel request", value=str(request.id)),),
+    )
+
+
+def approval_card(
+    request: Request,
+    requester: Member,
+    *,
+    spent_cents: int,
+    asked_before: int,
+    zone: ZoneInfo,
+    status: str = "",
+    open_: bool = True,
+) -> Message:
+    """To the approvers: who asks for what and why, their usage, and Approve / Deny."""
+    actions: tuple[Action, ...] = ()
+    if open_:
+        actions = (
+            Action(verb=Verb.APPROVE, label="Approve", value=str(request.id), style="primary"),
+            Action(verb=Verb.DENY, label="Deny", value=str(request.id), style="danger"),
+        )
+    asked = "first request" if asked_before == 0 else f"{asked_before} earlier request(s)"
+    return Message(
+        kind="approval",
+        title=_title(request, requester.name),
+        text=f"Request {request.ref} · {request.group} · {requester.tier} seat",
+        facts=(
+            Fact(label="What", value=what(request)),
+            Fact(label="For", value=lasting(request, zone)),
+            Fact(label="Reason", value=request.reason),
+            Fact(label="Asked before", value=asked),
+        ),
+        progress=Progress(
+            label="Spent this month", used_cents=spent_cents, limit_cents=requester.cap_cents
+        ),
+        actions=actions,
+        footer=status,
+    )
+
+
+def decided_status(verb: str, by: str, at: datetime, zone: ZoneInfo, note: str | None) -> str:
+    """`Approved by Dana Okafor at 14:02`, with the reason of a denial."""
+    line = f"{verb} by {by} at {local_time(at, zone)}"
+    return f"{line}: {note}" if note else line
+
+
+def outcome(request: Request, verb: str, by: str, zone: ZoneInfo, note: str | None) -> Message:
+    """To the requester: what became of the request."""
+    text = {
+        "Approved": "It is being applied now; I'll tell you when it's in force.",
+        "Denied": "Nothing changes. You can ask again with more context.",
+        "Expired": "Nobody decided in time, so nothing changes. You can ask again.",
+        "Cancelled": "Nothing changes.",
+    }[verb]
+    facts = [Fact(label="What", value=what(request))]
+    if note:
+        facts.append(Fact(label="Note", value=note))
+    return Message(
+        kind=f"request_{verb.lower()}",
+        title=f"Request {request.ref} {verb.lower()}" + (f" by {by}" if by else ""),
+        text=text,
+        facts=tuple(facts),
+        footer=local_stamp(request.decided_at or request.updated_at, zone),
+    )
+
+
+def reminder(request: Request, requester: Member, waited: timedelta) -> Message:
+    """To the approvers: a request is still waiting for them."""
+    hours = int(waited.total_seconds() // 3600)
+    return Message(
+        kind="reminder",
+        title=f"Reminder: {requester.name} has waited {hours}h for request {request.ref}",
+        text=f"{what(request)} · {request.reason}",
+        actions=(
+            Action(verb=Verb.APPROVE, label="Approve", value=str(request.id), style="primary"),
+            Action(verb=Verb.DENY, label="Deny", value=str(request.id), style="danger"),
+        ),
+    )
+
+
+def escalation_status(waited: timedelta) -> str:
+    """The line on an escalated approval card."""
+    return f"Escalated to the admins: no decision for {int(waited.total_seconds() // 3600)}h"
+
+
+def applied(request: Request, member: Member, zone: ZoneInfo) -> Message:
+    """To the requester: the change is in force."""
+    now_is = (
+        f"Your monthly cap is now {format_usd(member.cap_cents)}"
+        if request.kind is RequestKind.CAP_INCREASE
+        else f"You now have a {member.tier} seat"
+    )
+    return Message(
+        kind="request_applied",
+        title=f"Request {request.ref} is in force",
+        text=f"{now_is}, {lasting(request, zone)}.",
+    )
+
+
+def reverted(request: Request, member: Member) -> Message:
+    """To the member: a temporary grant has ended."""
+    now_is = (
+        f"your monthly cap is back to {format_usd(member.cap_cents)}"
+        if request.kind is RequestKind.CAP_INCREASE
+        else f"your seat is back to {member.tier}"
+    )
+    return Message(
+        kind="grant_reverted",
+        title=f"Your temporary grant from request {request.ref} has ended",
+        text=f"As agreed, {now_is}.",
+        actions=(Action(verb=Verb.REQUEST_MORE, label="Request more", value=request.kind),),
+    )
+
+
+def grant_ending(request: Request, ends_at: datetime, zone: ZoneInfo) -> Message:
+    """To the member, a day before: the grant ends soon; ask for an extension if needed."""
+    return Message(
+        kind="grant_ending",
+        title=f"Your {what(request).split(' (')[0]} ends {local_stamp(ends_at, zone)}",
+        text="If you still need it, ask for an extension before then.",
+        actions=(Action(verb=Verb.EXTEND, label="Ask for an extension", value=str(request.id)),),
+    )
+
+
+def manual_task(operation: Operation, request: Request | None) -> Message:
+    """To the admins: the backend cannot do this through its API; do it by hand, then confirm."""
+    facts = [Fact(label="Change", value=operation.describe())]
+    if request is not None:
+        facts.append(Fact(label="Request", value=f"{request.ref} · {request.reason}"))
+    return Message(
+        kind="manual_task",
+        title="A change to make by hand",
+        text=(
+            "The admin backend has no API for this. Make the change in the admin console, "
+            "then press Done."
+        ),
+        facts=tuple(facts),
+        actions=(
+            Action(
+                verb=Verb.CONFIRM_MANUAL, label="Done", value=str(operation.id), style="primary"
+            ),
+        ),
+    )
+
+
+def manual_done(operation: Operation, by: str, at: datetime, zone: ZoneInfo) -> Message:
+    """The manual-task message once an admin confirmed it."""
+    return Message(
+        kind="manual_task",
+        title="A change made by hand",
+        facts=(Fact(label="Change", value=operation.describe()),),
+        footer=f"Done by {by} at {local_time(at, zone)}",
+    )
+
+
+def operation_failed(operation: Operation, error: str) -> Message:
+    """To the admins: a change could not be applied after every retry."""
+    return Message(
+        kind="operation_failed",
+        title="A change could not be applied",
+        text=error,
+        facts=(
+            Fact(label="Change", value=operation.describe()),
+            Fact(label="Attempts", value=str(operation.attempts)),
+        ),
+        actions=(
+            Action(
+                verb=Verb.RETRY_OPERATION, label="Retry", value=str(operation.id), style="primary"
+            ),
+        ),
+    )
+
+
+def failed_to_requester(request: Request) -> Message:
+    """To the requester: approved, but the backend refused; the admins are on it."""
+    return Message(
+        kind="request_failed",
+        title=f"Request {request.ref} was approved but could not be applied yet",
+        text="The admins have been told and will retry. Nothing is lost.",
+    )
