@@ -9,21 +9,46 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.repositories.audit import SqlAudit
+from store.repositories.groups import SqlGroups
 from store.repositories.members import SqlMembers, SqlUsage
 from store.repositories.outbox import SqlNotifications, SqlOperations
 from store.repositories.requests import SqlDecisions, SqlGrants, SqlRequests
+from workflows.ports import (
+    AuditLog,
+    DecisionRepository,
+    GrantRepository,
+    GroupRepository,
+    MemberRepository,
+    NotificationRepository,
+    OperationRepository,
+    RequestRepository,
+    UsageRepository,
+)
 
 
 class SqlUnitOfWork:
     """Opens a transaction on enter; rolls back on exit unless `commit` was called."""
+
+    session: Session
+    members: MemberRepository
+    usage: UsageRepository
+    groups: GroupRepository
+    requests: RequestRepository
+    decisions: DecisionRepository
+    grants: GrantRepository
+    operations: OperationRepository
+    notifications: NotificationRepository
+    audit: AuditLog
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
 
     def __enter__(self) -> Self:
         self.session = self._factory()
-        self.members = SqlMembers(self.session)
-        self.usage = SqlUsage(self.session, self.members)
+        members = SqlMembers(self.session)
+        self.members = members
+        self.usage = SqlUsage(self.session, members)
+        self.groups = SqlGroups(self.session, members)
         self.requests = SqlRequests(self.session)
         self.decisions = SqlDecisions(self.session)
         self.grants = SqlGrants(self.session)

@@ -74,8 +74,11 @@ def deliver_pending(
             newest[(item.outgoing.recipient, item.outgoing.thread_key)] = item.id
     for item in batch:
         out = item.outgoing
+        superseded = (
+            out.thread_key is not None and newest[(out.recipient, out.thread_key)] != item.id
+        )
         with uow_factory() as uow:
-            if out.thread_key is not None and newest[(out.recipient, out.thread_key)] != item.id:
+            if superseded:
                 uow.notifications.give_up(item.id, error="superseded by a newer version")
                 uow.commit()
                 report.dropped.append(item.id)
@@ -83,9 +86,11 @@ def deliver_pending(
             previous = (
                 uow.notifications.ref_of(out.recipient, out.thread_key) if out.thread_key else None
             )
-            try:
-                ref = notifier.deliver(out, replaces=previous)
-            except DeliveryError as exc:
+        # No transaction is open while the platform is called: it may be slow or down.
+        try:
+            ref = notifier.deliver(out, replaces=previous)
+        except DeliveryError as exc:
+            with uow_factory() as uow:
                 _failed(
                     uow,
                     item.id,
@@ -96,10 +101,12 @@ def deliver_pending(
                     report=report,
                     now=clock.now(),
                 )
-            else:
-                uow.notifications.delivered(item.id, ref=ref, at=clock.now())
-                report.delivered.append(item.id)
+                uow.commit()
+            continue
+        with uow_factory() as uow:
+            uow.notifications.delivered(item.id, ref=ref, at=clock.now())
             uow.commit()
+        report.delivered.append(item.id)
     return report
 
 

@@ -7,6 +7,7 @@ compare-and-set: it names the state it expects and reports whether it won.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -57,6 +58,30 @@ class MemberRepository(Protocol):
 
     def deactivate(self, email: str) -> None:
         """Mark the member's seat as removed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A group of the policy with its resolved members, mirrored for set-based queries."""
+
+    name: str
+    default_cap_cents: int
+    max_cap_cents: int
+    budget_cents: int | None
+    owners: tuple[str, ...]
+    members: tuple[str, ...]
+
+
+class GroupRepository(Protocol):
+    """The policy's groups, as last mirrored into the store."""
+
+    def replace_all(self, groups: Sequence[GroupRecord]) -> None:
+        """Make the stored groups exactly these."""
+        ...
+
+    def group_of(self, email: str) -> str | None:
+        """The stored group of a member."""
         ...
 
 
@@ -229,7 +254,8 @@ class OperationRepository(Protocol):
         ...
 
 
-class PendingDelivery(Protocol):
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
     """A notification taken from the outbox for delivery."""
 
     id: int
@@ -288,6 +314,7 @@ class UnitOfWork(Protocol):
 
     members: MemberRepository
     usage: UsageRepository
+    groups: GroupRepository
     requests: RequestRepository
     decisions: DecisionRepository
     grants: GrantRepository

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -15,6 +15,11 @@ def local_day(instant: datetime, zone: ZoneInfo) -> str:
     """`Sun 6 Dec` in the org's zone."""
     local = instant.astimezone(zone)
     return f"{local:%a} {local.day} {local:%b}"
+
+
+def last_day(ends_at: datetime, zone: ZoneInfo) -> str:
+    """The last local day a grant covers: one ending at midnight covers the day before."""
+    return local_day(ends_at - timedelta(microseconds=1), zone)
 
 
 def local_stamp(instant: datetime, zone: ZoneInfo) -> str:

@@ -7,7 +7,6 @@ the queue without taking the same row; SQLite serialises writers with BEGIN IMME
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from store.repositories._rows import to_record
 from store.tables import NotificationRow, OperationAttemptRow, OperationRow, table
 from workflows.messages import Message, Outgoing, Recipient
 from workflows.model import Attempt, NewOperation, Operation, OperationStatus
+from workflows.ports import PendingDelivery
 
 _O = table(OperationRow)
 _A = table(OperationAttemptRow)
@@ -139,15 +139,6 @@ class SqlOperations:
         return int(self._s.execute(query).scalar() or 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A notification taken for delivery."""
-
-    id: int
-    outgoing: Outgoing
-    attempts: int
-
-
 _PENDING, _SENDING, _DELIVERED, _DROPPED = "pending", "sending", "delivered", "dropped"
 
 
@@ -188,7 +179,9 @@ class SqlNotifications:
         )
         return [Recipient(kind=kind, address=address) for kind, address in rows]
 
-    def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Delivery]:
+    def claim_due(
+        self, now: datetime, *, lease_until: datetime, limit: int
+    ) -> Sequence[PendingDelivery]:
         due = or_(
             and_(_N.c.status == _PENDING, _N.c.next_attempt_at <= now),
             and_(_N.c.status == _SENDING, _N.c.lease_until <= now),
@@ -211,7 +204,7 @@ class SqlNotifications:
             .returning(*_N.c)
         ).mappings()
         items = [
-            Delivery(id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"])
+            PendingDelivery(id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"])
             for row in rows
         ]
         return sorted(items, key=lambda item: item.id)

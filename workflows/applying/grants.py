@@ -27,6 +27,8 @@ def warn_ending_grants(uow: UnitOfWork, policy: Policy, *, now: datetime) -> lis
     warned = []
     with uow:
         for grant in uow.grants.ending_unwarned(now + NOTICE):
+            if grant.ends_at <= now:
+                continue  # already over: the revert will tell them
             request = uow.requests.get(grant.request_id)
             uow.grants.mark_warned(grant.id, now)
             if request is not None:

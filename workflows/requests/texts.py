@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from workflows.messages import Action, Fact, Message, Progress, Verb
 from workflows.model import Member, Operation, Request, RequestKind
 from workflows.money import format_usd
-from workflows.timefmt import local_day, local_stamp, local_time
+from workflows.timefmt import last_day, local_stamp, local_time
 
 
 def approval_thread(request_id: int) -> str:
@@ -27,7 +27,7 @@ def what(request: Request) -> str:
 
 def lasting(request: Request, zone: ZoneInfo) -> str:
     """`until Sun 6 Dec` or `permanent`."""
-    return "permanent" if request.ends_at is None else f"until {local_day(request.ends_at, zone)}"
+    return "permanent" if request.ends_at is None else f"until {last_day(request.ends_at, zone)}"
 
 
 def _title(request: Request, name: str) -> str:
@@ -41,7 +41,7 @@ def request_sent(request: Request, approvers: list[str], zone: ZoneInfo) -> Mess
     return Message(
         kind="request_sent",
         title=f"Request {request.ref} sent",
-        text=f"{', '.join(approvers)} will decide. You'll hear back here.",
+        text=f"{' or '.join(approvers)} will decide. You'll hear back here.",
         facts=(
             Fact(label="What", value=what(request)),
             Fact(label="For", value=lasting(request, zone)),

@@ -11,7 +11,7 @@ from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests.approvers import eligible_deciders, required_approvals
 from workflows.requests.grammar import RequestDraft
-from workflows.timefmt import local_day
+from workflows.timefmt import last_day
 
 REASON_MIN, REASON_MAX = 3, 500
 
@@ -30,12 +30,13 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
         return
     zone = policy.org.zone
     if ends_at <= now:
-        raise Refusal(f"{local_day(ends_at, zone)} is in the past; pick a date to come.")
+        last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+        raise Refusal(f"{last.isoformat()} is in the past; pick a date to come.")
     longest = policy.requests.max_duration_days
     if ends_at - now > timedelta(days=longest, hours=1):
         raise Refusal(
             f"A temporary grant may last at most {longest} days; "
-            f"{local_day(ends_at, zone)} is further away."
+            f"{last_day(ends_at, zone)} is further away."
         )
 
 

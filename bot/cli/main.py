@@ -1,0 +1,27 @@
+"""The `capdesk` command (SPEC section 3)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bot.cli.context import CliContext
+from bot.cli.db import db
+from bot.cli.demo import demo
+from bot.cli.lists import members, requests
+from bot.cli.policy import policy
+from bot.cli.sync import sync
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what capdesk does.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """capdesk: AI-assistant seats and spend, governed in chat."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    ctx.obj = CliContext()
+
+
+for command in (db, demo, members, policy, requests, sync):
+    cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Admin connectors: the backends that hold seats, caps and usage (SPEC section 7)."""

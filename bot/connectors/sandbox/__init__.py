@@ -1,0 +1,17 @@
+"""The `sandbox` admin connector: a deterministic synthetic organisation that really changes."""
+
+from bot.connectors.sandbox.connector import SANDBOX_TIERS, SandboxConnector
+from bot.connectors.sandbox.org import SandboxOrg, generate_org
+from bot.connectors.sandbox.policy import builtin_policy
+from bot.connectors.sandbox.state import MemorySandboxState, SandboxState, SeatOverride
+
+__all__ = [
+    "SANDBOX_TIERS",
+    "MemorySandboxState",
+    "SandboxConnector",
+    "SandboxOrg",
+    "SandboxState",
+    "SeatOverride",
+    "builtin_policy",
+    "generate_org",
+]

@@ -1,0 +1,36 @@
+"""The terminal as a chat platform: each delivery is printed as the recipient would see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+
+from bot.console.render import render_delivery
+from workflows.messages import ADMIN_CHANNEL, Outgoing
+
+
+class ConsoleNotifier:
+    """A `Notifier` that prints; an update in place is printed again, marked as updated."""
+
+    def __init__(self, console: Console, *, name_of: Callable[[str], str]) -> None:
+        self._console = console
+        self._name_of = name_of
+        self._sent = 0
+
+    def label(self, outgoing: Outgoing) -> str:
+        """`DM to Dana Okafor`, `#admin`, `#embedded`."""
+        recipient = outgoing.recipient
+        if recipient.kind == "member":
+            return f"DM to {self._name_of(recipient.address)}"
+        if recipient.address == ADMIN_CHANNEL:
+            return "#admin channel"
+        return f"#{recipient.address.removeprefix('group:')} channel"
+
+    def deliver(self, outgoing: Outgoing, *, replaces: str | None) -> str:
+        label = self.label(outgoing) + (" · message updated" if replaces else "")
+        self._console.print(render_delivery(outgoing, recipient_label=label))
+        if replaces is not None:
+            return replaces
+        self._sent += 1
+        return f"console-{self._sent}"

@@ -1,0 +1,92 @@
+"""Chat-neutral messages drawn for the terminal, as a person would see them in chat.
+
+The rich panels are for people (`capdesk demo`); `plain_text` gives the same content without
+colours or borders, for logs and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from workflows.messages import Action, Fact, Message, Outgoing, Progress
+from workflows.money import format_usd
+
+BAR_WIDTH = 20
+
+_BUTTON_STYLES = {"primary": "bold green", "danger": "bold red", None: "bold"}
+
+
+def render_message(message: Message) -> RenderableType:
+    """The message as a panel: title, text, facts, bar, buttons, footer."""
+    return _panel(message, title=None)
+
+
+def render_delivery(outgoing: Outgoing, *, recipient_label: str) -> RenderableType:
+    """The message as a panel whose title line says who reads it (`DM to Dana Okafor`)."""
+    return _panel(outgoing.message, title=recipient_label)
+
+
+def plain_text(message: Message) -> str:
+    """The same content as the panel, as plain text; sections are separated by a blank line."""
+    sections = ["\n".join(part for part in (message.title, message.text) if part)]
+    if message.facts:
+        width = max(len(fact.label) for fact in message.facts)
+        sections.append("\n".join(f"{f.label.ljust(width)}  {f.value}" for f in message.facts))
+    if message.progress is not None:
+        sections.append(_bar(message.progress).plain)
+    if message.actions:
+        sections.append(_buttons(message.actions).plain)
+    if message.footer:
+        sections.append(message.footer)
+    return "\n\n".join(sections)
+
+
+def _panel(message: Message, *, title: str | None) -> Panel:
+    parts: list[RenderableType] = [Text(message.title, style="bold")]
+    if message.text:
+        parts.append(Text(message.text))
+    if message.facts:
+        parts += [Text(), _facts(message.facts)]
+    if message.progress is not None:
+        parts += [Text(), _bar(message.progress)]
+    if message.actions:
+        parts += [Text(), _buttons(message.actions)]
+    if message.footer:
+        parts += [Text(), Text(message.footer, style="dim")]
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def _facts(facts: Sequence[Fact]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for fact in facts:
+        grid.add_row(fact.label, fact.value)
+    return grid
+
+
+def _bar(progress: Progress) -> Text:
+    """`Month to date  ██████████████░░░░░░ 72% of $85`; the bar stops at full, the % does not."""
+    bar = Text(f"{progress.label}  ")
+    if progress.limit_cents <= 0:
+        return bar.append(f"{format_usd(progress.used_cents)}, no limit")
+    percent = progress.used_cents * 100 // progress.limit_cents
+    filled = max(0, min(BAR_WIDTH, progress.used_cents * BAR_WIDTH // progress.limit_cents))
+    colour = "red" if percent >= 100 else "yellow" if percent >= 85 else "green"
+    bar.append("█" * filled, style=colour)
+    bar.append("░" * (BAR_WIDTH - filled), style="dim")
+    return bar.append(f" {percent}% of {format_usd(progress.limit_cents)}")
+
+
+def _buttons(actions: Sequence[Action]) -> Text:
+    buttons = Text()
+    for index, action in enumerate(actions):
+        if index:
+            buttons.append("  ")
+        buttons.append(f"[ {action.label} ]", style=_BUTTON_STYLES[action.style])
+    return buttons

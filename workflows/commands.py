@@ -1,0 +1,90 @@
+"""The `/capdesk` commands, dispatched the same way for every chat surface.
+
+An adapter passes who typed what; it gets back the reply meant for that person only
+(an ephemeral message in Slack, a reply in the Teams personal chat). Everything else the
+command causes goes through the notifications outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from workflows.messages import Fact, Message
+from workflows.model import RequestStatus
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests.asking import submit_request
+from workflows.requests.deciding import cancel
+from workflows.requests.grammar import (
+    HELP,
+    Cancel,
+    Help,
+    ListRequests,
+    RequestDraft,
+    Status,
+    parse_command,
+)
+from workflows.requests.texts import lasting, what
+from workflows.status import status_of
+
+
+def run_command(
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, *, email: str, text: str, now: datetime
+) -> Message:
+    """Run one command; raises Refusal (a sentence for the person) when it cannot be done."""
+    command = parse_command(text, now=now, zone=policy.org.zone)
+    if isinstance(command, Help):
+        return Message(kind="help", title="capdesk commands", text=HELP)
+    if isinstance(command, Status):
+        return status_of(uow_factory(), policy, email=email, now=now)
+    if isinstance(command, ListRequests):
+        return my_requests(uow_factory(), policy, email=email)
+    if isinstance(command, Cancel):
+        done = cancel(uow_factory(), policy, request_id=command.request_id, actor=email, now=now)
+        return Message(kind="cancelled", title=f"Request {done.ref} cancelled", text=what(done))
+    return _ask(uow_factory, policy, email=email, draft=command, now=now)
+
+
+def _ask(
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    email: str,
+    draft: RequestDraft,
+    now: datetime,
+) -> Message:
+    request = submit_request(uow_factory(), policy, requester=email, draft=draft, now=now)
+    if request.status is RequestStatus.APPROVED:
+        text = "Approved by the policy (under the group's auto-approval limit); applying now."
+    else:
+        text = "Sent to your approvers; you'll get their answer as a direct message."
+    return Message(
+        kind="request_ack",
+        title=f"Request {request.ref}: {what(request)}, {lasting(request, policy.org.zone)}",
+        text=text,
+    )
+
+
+def my_requests(uow: UnitOfWork, policy: Policy, *, email: str, limit: int = 10) -> Message:
+    """My latest requests, and the pending ones I may decide on."""
+    with uow:
+        mine = list(uow.requests.list(requester=email))[:limit]
+        pending = uow.requests.list(status=RequestStatus.PENDING)
+    owned = {g.name for g in policy.owns(email)}
+    waiting = [
+        r
+        for r in pending
+        if r.requester != email.lower() and (r.group in owned or policy.is_admin(email))
+    ]
+    facts = [Fact(label=f"{r.ref} {r.status}", value=f"{what(r)} · {r.reason}") for r in mine]
+    facts += [
+        Fact(label=f"{r.ref} waiting for you", value=f"{r.requester}: {what(r)} · {r.reason}")
+        for r in waiting[:limit]
+    ]
+    return Message(
+        kind="requests",
+        title="Your requests" + (" and those waiting for you" if waiting else ""),
+        text="" if facts else "Nothing yet. Try `/capdesk raise 50 for 7d reason`.",
+        facts=tuple(facts),
+    )

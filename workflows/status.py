@@ -1,0 +1,74 @@
+"""`/capdesk status`: a member's tier, cap, spend this month, projection and open requests."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+from workflows.errors import Refusal
+from workflows.messages import Action, Fact, Message, Progress, Verb
+from workflows.model import RequestKind, RequestStatus
+from workflows.money import format_usd
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests.announce import month_start
+from workflows.requests.texts import what
+
+_OPEN = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.APPLYING)
+
+
+def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int:
+    """Spend so far scaled to the whole month by elapsed days (a plain linear projection)."""
+    local = now.astimezone(policy.org.zone)
+    days_in_month = calendar.monthrange(local.year, local.month)[1]
+    elapsed = (local.day - 1) + local.hour / 24 + local.minute / 1440
+    if elapsed < 1:
+        return spent_cents
+    return round(spent_cents * days_in_month / elapsed)
+
+
+def status_of(uow: UnitOfWork, policy: Policy, *, email: str, now: datetime) -> Message:
+    """The status card for one member."""
+    with uow:
+        member = uow.members.get(email)
+        if member is None:
+            raise Refusal("You don't have a seat that capdesk knows of; ask an admin to add you.")
+        spent = uow.usage.spend_since(member.email, month_start(now, policy))
+        open_requests = [r for r in uow.requests.list(requester=member.email) if r.status in _OPEN]
+    group = policy.group_of(member.email)
+    projected = project_month_end(spent, now=now, policy=policy)
+    facts = [
+        Fact(label="Group", value=group.name if group else "none"),
+        Fact(label="Seat", value=member.tier),
+        Fact(label="Monthly cap", value=format_usd(member.cap_cents)),
+        Fact(label="Spent this month", value=format_usd(spent)),
+        Fact(label="Projected month end", value=format_usd(projected)),
+    ]
+    facts += [
+        Fact(label=f"Request {r.ref}", value=f"{what(r)} · {r.status}") for r in open_requests
+    ]
+    actions = [
+        Action(
+            verb=Verb.REQUEST_MORE,
+            label="Request more",
+            value=RequestKind.CAP_INCREASE,
+            style="primary",
+        )
+    ]
+    if member.tier != policy.seat_tiers[-1]:
+        actions.append(
+            Action(
+                verb=Verb.REQUEST_MORE,
+                label=f"Request {policy.seat_tiers[-1]} seat",
+                value=RequestKind.SEAT_UPGRADE,
+            )
+        )
+    warning = " — on track to exceed your cap" if projected > member.cap_cents else ""
+    return Message(
+        kind="status",
+        title=f"{member.name}: {member.tier} seat, {format_usd(member.cap_cents)} a month",
+        text=f"Projected month end {format_usd(projected)}{warning}.",
+        facts=tuple(facts),
+        progress=Progress(label="Spent this month", used_cents=spent, limit_cents=member.cap_cents),
+        actions=tuple(actions),
+    )
