@@ -126,7 +126,10 @@ class RequestRepository(Protocol):
         decided_by: str | None = None,
         decision_note: str | None = None,
     ) -> Request | None:
-        """Compare-and-set: move to `new` only if the state is `expected`; None if it was not."""
+        """Compare-and-set: move to `new` only if the state is `expected`; None if it was not.
+
+        Raises IllegalTransition for a move the transition table does not allow.
+        """
         ...
 
     def mark(

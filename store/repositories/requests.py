@@ -20,6 +20,7 @@ from workflows.model import (
     Request,
     RequestKind,
     RequestStatus,
+    check_transition,
 )
 from workflows.ports import Conflict
 
@@ -80,6 +81,7 @@ class SqlRequests:
         decided_by: str | None = None,
         decision_note: str | None = None,
     ) -> Request | None:
+        check_transition(expected, new)
         values: dict[str, Any] = {"status": new, "updated_at": at}
         if decided_by is not None:
             values.update(decided_by=decided_by, decided_at=at, decision_note=decision_note)

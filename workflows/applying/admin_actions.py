@@ -75,12 +75,22 @@ def retry_operation(
         if again is None:
             raise Refusal(f"This change is {operation.status.value.replace('_', ' ')}, not failed.")
         if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-            uow.requests.transition(
+            applying = uow.requests.transition(
                 operation.request_id,
                 expected=RequestStatus.FAILED,
                 new=RequestStatus.APPLYING,
                 at=now,
             )
+            if applying is not None:
+                record(
+                    uow,
+                    at=now,
+                    actor=actor,
+                    action="request.applying",
+                    subject=f"request:{applying.id}",
+                    before={"status": RequestStatus.FAILED},
+                    after={"status": applying.status, "operation": operation.key},
+                )
         record(
             uow,
             at=now,

@@ -112,12 +112,22 @@ class OperationWorker:
             )
             for operation in claimed:
                 if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-                    uow.requests.transition(
+                    applying = uow.requests.transition(
                         operation.request_id,
                         expected=RequestStatus.APPROVED,
                         new=RequestStatus.APPLYING,
                         at=now,
                     )
+                    if applying is not None:
+                        record(
+                            uow,
+                            at=now,
+                            actor=SYSTEM_ACTOR,
+                            action="request.applying",
+                            subject=f"request:{applying.id}",
+                            before={"status": RequestStatus.APPROVED},
+                            after={"status": applying.status, "operation": operation.key},
+                        )
             uow.commit()
         return claimed
 

@@ -32,8 +32,14 @@ def _load(uow: UnitOfWork, request_id: int) -> Request:
     return request
 
 
+_PAST_APPROVAL = frozenset(
+    {RequestStatus.APPLYING, RequestStatus.APPLIED, RequestStatus.FAILED, RequestStatus.REVERTED}
+)
+
+
 def _already(uow: UnitOfWork, request: Request, policy: Policy) -> Refusal:
-    state = request.status.value
+    # Past approval, `decided_by` is still the approver: say what they did, not "applied by".
+    state = "approved" if request.status in _PAST_APPROVAL else request.status.value
     if request.decided_by and request.decided_at:
         by = (
             "the policy" if request.decided_by == POLICY_ACTOR else name_of(uow, request.decided_by)

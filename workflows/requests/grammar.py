@@ -78,7 +78,10 @@ Command = Status | Help | ListRequests | Cancel | RequestDraft
 
 def end_of_day(day: date, zone: ZoneInfo) -> datetime:
     """A grant `until` a day lasts through that day in the org's zone."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    try:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    except OverflowError as exc:  # 9999-12-31 has no next day
+        raise CommandError(f"{day.isoformat()} is too far away; pick a nearer date.") from exc
 
 
 def parse_day(text: str, *, today: date) -> date:
@@ -142,8 +145,9 @@ def parse_command(text: str, *, now: datetime, zone: ZoneInfo) -> Command:
     if verb in {"requests", "list"} and not args:
         return ListRequests()
     if verb == "cancel":
-        if len(args) == 1 and args[0].lstrip("#").isdigit():
-            return Cancel(int(args[0].lstrip("#")))
+        number = args[0].lstrip("#") if len(args) == 1 else ""
+        if number.isdecimal() and len(number) <= 18:
+            return Cancel(int(number))
         raise CommandError("Say which request to cancel, e.g. `/capdesk cancel 42`.")
     if verb == "raise":
         return _parse_raise(args, now=now, zone=zone)
