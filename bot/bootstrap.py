@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.connectors.sandbox import SandboxConnector, SandboxOrg, builtin_policy, generate_org
 from bot.connectors.sandbox.sql_state import SqlSandboxState
 from bot.settings import Settings, load_settings
 from store.engine import make_engine
-from store.migrate import ensure_schema
+from store.migrate import SchemaOutOfDate, ensure_schema
 from store.uow import SqlUnitOfWork, uow_factory
 from workflows.admin import AdminConnector
 from workflows.applying.worker import OperationWorker
@@ -79,11 +80,6 @@ def bootstrap(
     """
     settings = settings or load_settings()
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
-    try:
-        ensure_schema(engine)
-    except Exception as exc:
-        raise StartupError(f"CAPDESK_DATABASE_URL: {exc}") from exc
     sandbox = None
     if connector is None:
         if settings.admin_backend != "sandbox":
@@ -91,19 +87,33 @@ def bootstrap(
                 f"CAPDESK_ADMIN_BACKEND={settings.admin_backend}: this build has only the "
                 "sandbox connector; the others come with the admin-connectors release"
             )
-        today = clock.now().date()
-        sandbox = generate_org(settings.sandbox_seed, today=today)
+        sandbox = generate_org(settings.sandbox_seed, today=clock.now().date())
+    # The policy first: a bad file should stop start-up before any database is created.
+    if builtin_policy_only and sandbox is not None:
+        policy = builtin_policy(sandbox)
+    else:
+        policy = _policy(settings, sandbox)
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+    except (SQLAlchemyError, SchemaOutOfDate) as exc:
+        raise StartupError(f"CAPDESK_DATABASE_URL: {one_line(exc)}") from exc
+    if connector is None:
+        assert sandbox is not None
         connector = SandboxConnector(sandbox, SqlSandboxState(engine))
     return Capdesk(
         settings=settings,
         engine=engine,
-        policy=builtin_policy(sandbox)
-        if builtin_policy_only and sandbox is not None
-        else _policy(settings, sandbox),
+        policy=policy,
         connector=connector,
         clock=clock,
         sandbox=sandbox,
     )
+
+
+def one_line(exc: Exception) -> str:
+    """The driver's own message of a database error, without SQLAlchemy's links and SQL."""
+    return str(exc).strip().splitlines()[0]
 
 
 def _policy(settings: Settings, sandbox: SandboxOrg | None) -> Policy:

@@ -10,7 +10,7 @@ from workflows.policy import PolicyError
 
 
 class CliContext:
-    """Lazily bootstrapped capdesk, turning start-up problems into one line and exit 2."""
+    """Lazily bootstrapped capdesk, turning start-up problems into one line and exit 1."""
 
     def __init__(self) -> None:
         self._app: Capdesk | None = None

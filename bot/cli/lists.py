@@ -25,7 +25,7 @@ def _print(
         return
     table = Table(title=title)
     for _key, header in columns:
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*(str(row[key]) if row[key] is not None else "" for key, _ in columns))
     Console().print(table)

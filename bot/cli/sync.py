@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bot.cli.context import CliContext
@@ -13,7 +14,13 @@ from bot.cli.context import CliContext
 def sync(ctx: CliContext) -> None:
     """Pull members, seats and usage from the admin backend into the store."""
     app = ctx.app
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
+    progress_line = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=progress_line,
+    ) as bar:
         task = bar.add_task(f"Syncing from {app.connector.name}", total=None)
 
         def progress(stage: str, done: int) -> None:
