@@ -1,7 +1,7 @@
 """Delivering the notifications outbox to a chat platform, retrying what fails.
 
 The domain only queues messages; a platform adapter implements `Notifier`. Messages in the
-same thread to the same recipient replace each other, so only the newest due one is sent.
+same thread to the same recipient replace each other, so only the newest one is ever sent.
 """
 
 from __future__ import annotations
@@ -68,17 +68,11 @@ def deliver_pending(
     with uow_factory() as uow:
         batch = list(uow.notifications.claim_due(now, lease_until=now + retry.lease, limit=limit))
         uow.commit()
-    newest: dict[tuple[object, str], int] = {}
-    for item in batch:
-        if item.outgoing.thread_key is not None:
-            newest[(item.outgoing.recipient, item.outgoing.thread_key)] = item.id
     for item in batch:
         out = item.outgoing
-        superseded = (
-            out.thread_key is not None and newest[(out.recipient, out.thread_key)] != item.id
-        )
         with uow_factory() as uow:
-            if superseded:
+            # A card's older version must never be posted over a newer one, even on a retry.
+            if out.thread_key is not None and uow.notifications.newer_in_thread(item.id):
                 uow.notifications.give_up(item.id, error="superseded by a newer version")
                 uow.commit()
                 report.dropped.append(item.id)

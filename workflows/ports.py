@@ -299,6 +299,10 @@ class NotificationRepository(Protocol):
         """The platform reference of the latest delivered message in a thread to a recipient."""
         ...
 
+    def newer_in_thread(self, notification_id: int) -> bool:
+        """Whether a later message went to the same recipient in the same thread."""
+        ...
+
 
 class AuditLog(Protocol):
     """The append-only audit log."""

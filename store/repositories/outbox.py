@@ -230,6 +230,17 @@ class SqlNotifications:
             .values(status=_DROPPED, last_error=error, lease_until=None)
         )
 
+    def newer_in_thread(self, notification_id: int) -> bool:
+        this = _N.alias("this")
+        query = select(_N.c.id).where(
+            this.c.id == notification_id,
+            _N.c.thread_key == this.c.thread_key,
+            _N.c.recipient_kind == this.c.recipient_kind,
+            _N.c.recipient_address == this.c.recipient_address,
+            _N.c.id > this.c.id,
+        )
+        return self._s.execute(query.limit(1)).first() is not None
+
     def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
         return self._s.execute(
             select(_N.c.ref)

@@ -212,12 +212,17 @@ class SqlGrants:
         ]
 
     def ending_unwarned(self, before: datetime) -> Sequence[Grant]:
-        query = select(_G).where(
-            _G.c.status == GrantStatus.ACTIVE, _G.c.ends_at <= before, _G.c.warned_at.is_(None)
+        # Taken for this transaction, so that two schedulers at once do not both warn a holder
+        # (SKIP LOCKED on PostgreSQL; SQLite serialises writers).
+        query = (
+            select(_G)
+            .where(
+                _G.c.status == GrantStatus.ACTIVE, _G.c.ends_at <= before, _G.c.warned_at.is_(None)
+            )
+            .order_by(_G.c.id)
+            .with_for_update(skip_locked=True)
         )
-        return [
-            to_record(Grant, row) for row in self._s.execute(query.order_by(_G.c.id)).mappings()
-        ]
+        return [to_record(Grant, row) for row in self._s.execute(query).mappings()]
 
     def transition(self, grant_id: int, *, expected: GrantStatus, new: GrantStatus) -> bool:
         result = self._s.execute(

@@ -7,13 +7,16 @@ from workflows.policy import GroupPolicy, Policy
 
 
 def approvers_for(policy: Policy, requester: str, group: GroupPolicy) -> tuple[str, ...]:
-    """The people asked first: the group's owners other than the requester, or else the admins.
+    """The people asked first: the group's owners other than the requester, with the admins
+    added when those owners are too few for the approvals required.
 
     An owner asking for themself goes to the other owners, or to the admins when they own the
     group alone. Nobody is ever asked to approve their own request.
     """
     owners = tuple(o for o in group.owners if o != requester)
-    return owners or tuple(a for a in policy.admins if a != requester)
+    if len(owners) >= required_approvals(policy, requester, group):
+        return owners
+    return owners + tuple(a for a in policy.admins if a != requester and a not in owners)
 
 
 def eligible_deciders(policy: Policy, requester: str, group: GroupPolicy) -> frozenset[str]:

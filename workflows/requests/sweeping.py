@@ -29,8 +29,14 @@ def sweep_pending(uow: UnitOfWork, policy: Policy, *, now: datetime) -> SweepRep
     report = SweepReport()
     timing = policy.requests
     with uow:
-        for request in uow.requests.list(status=RequestStatus.PENDING):
-            waited = now - request.created_at
+        for listed in uow.requests.list(status=RequestStatus.PENDING):
+            waited = now - listed.created_at
+            if waited < timing.reminder_after:
+                continue
+            # Read it again under a row lock: another sweeper (a second replica) may be at it.
+            request = uow.requests.get(listed.id, lock=True)
+            if request is None or request.status is not RequestStatus.PENDING:
+                continue
             if waited >= timing.expire_after:
                 if _expire(uow, policy, request, now):
                     report.expired.append(request.id)
@@ -59,7 +65,8 @@ def _remind(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) ->
 
 
 def _escalate(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> None:
-    uow.requests.mark(request.id, escalated_at=now)
+    # An escalation also stands for the reminder, should a late sweep reach both at once.
+    uow.requests.mark(request.id, escalated_at=now, reminded_at=request.reminded_at or now)
     requester = uow.members.get(request.requester)
     if requester is not None:
         status = texts.escalation_status(now - request.created_at)

@@ -33,7 +33,10 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
         last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
         raise Refusal(f"{last.isoformat()} is in the past; pick a date to come.")
     longest = policy.requests.max_duration_days
-    if ends_at - now > timedelta(days=longest, hours=1):
+    # `until` the last allowed day (through its end, in the org's zone) is as good as `for Nd`.
+    last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+    days = (last - now.astimezone(zone).date()).days
+    if ends_at - now > timedelta(days=longest, hours=1) and days > longest:
         raise Refusal(
             f"A temporary grant may last at most {longest} days; "
             f"{last_day(ends_at, zone)} is further away."
