@@ -40,6 +40,7 @@ from workflows.model import (
     NewOperation,
     NewRequest,
     Operation,
+    OperationKind,
     OperationStatus,
     Request,
     RequestKind,
@@ -109,6 +110,9 @@ class _State:
     def next_id(self, table: str) -> int:
         self.last_id[table] = self.last_id.get(table, 0) + 1
         return self.last_id[table]
+
+
+_UNFINISHED = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS, OperationStatus.MANUAL)
 
 
 class _Repo:
@@ -386,15 +390,26 @@ class FakeOperations(_Repo):
 
     def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Operation]:
         state = self._w
+        ordered = [o for _, o in sorted(state.operations.items())]
+
+        def first_in_line(o: Operation) -> bool:
+            return not any(
+                e.id < o.id and e.email == o.email and e.kind == o.kind and e.status in _UNFINISHED
+                for e in ordered
+            )
+
         due = [
             o
-            for _, o in sorted(state.operations.items())
-            if (o.status is OperationStatus.PENDING and o.next_attempt_at <= now)
-            or (
-                o.status is OperationStatus.IN_PROGRESS
-                and o.lease_until is not None
-                and o.lease_until <= now
+            for o in ordered
+            if (
+                (o.status is OperationStatus.PENDING and o.next_attempt_at <= now)
+                or (
+                    o.status is OperationStatus.IN_PROGRESS
+                    and o.lease_until is not None
+                    and o.lease_until <= now
+                )
             )
+            and first_in_line(o)
         ][:limit]
         claimed = []
         for o in due:
@@ -407,6 +422,12 @@ class FakeOperations(_Repo):
             state.operations[o.id] = taken
             claimed.append(taken)
         return claimed
+
+    def queued_cap(self, email: str) -> int | None:
+        for _, o in sorted(self._s.operations.items(), reverse=True):
+            if o.email == email and o.kind is OperationKind.SET_CAP and o.status in _UNFINISHED:
+                return o.cap_cents
+        return None
 
     def transition(
         self,

@@ -226,8 +226,14 @@ class OperationRepository(Protocol):
         """Take due operations (pending and due, or in progress with a lapsed lease) for one worker.
 
         Claimed operations are in progress until `lease_until` and their attempt count is up by
-        one, so a worker that dies mid-call leaves them to be taken again later.
+        one, so a worker that dies mid-call leaves them to be taken again later. An operation
+        waits while an earlier one of the same kind for the same person is unfinished, so
+        changes to one seat are applied in the order they were decided.
         """
+        ...
+
+    def queued_cap(self, email: str) -> int | None:
+        """The cap the newest unfinished set-cap operation for this person will set, if any."""
         ...
 
     def transition(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, func, select, update
+from sqlalchemy import RowMapping, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store.tables import MemberRow, SeatRow, UsageDailyRow, UsageHourlyRow, table
@@ -21,6 +21,18 @@ _H = table(UsageHourlyRow)
 
 _MEMBER_COLUMNS = (_M.c.email, _M.c.name, _M.c.external_id, _M.c.active, _S.c.tier, _S.c.cap_cents)
 
+# Statements run several times per request are built once: building one and computing its cache
+# key cost more Python time than the round trip itself.
+_MEMBERS = select(*_MEMBER_COLUMNS).join(_S, _S.c.member_id == _M.c.id)
+_MEMBER_BY_EMAIL = _MEMBERS.where(_M.c.email == bindparam("email"))
+_ID_BY_EMAIL = select(_M.c.id).where(_M.c.email == bindparam("email"))
+_SPEND_SINCE = (
+    select(func.coalesce(func.sum(_D.c.spend_cents), 0))
+    .select_from(_D)
+    .join(_M, _M.c.id == _D.c.member_id)
+    .where(_M.c.email == bindparam("email"), _D.c.day >= bindparam("since"))
+)
+
 
 class SqlMembers:
     """Members joined with their seats."""
@@ -30,10 +42,10 @@ class SqlMembers:
         self._ids: dict[str, int] = {}
 
     def _select(self) -> Select[Any]:
-        return select(*_MEMBER_COLUMNS).join(_S, _S.c.member_id == _M.c.id)
+        return _MEMBERS
 
     def get(self, email: str) -> Member | None:
-        row = self._s.execute(self._select().where(_M.c.email == email.lower())).mappings().first()
+        row = self._s.execute(_MEMBER_BY_EMAIL, {"email": email.lower()}).mappings().first()
         return None if row is None else _member(row)
 
     def list(self) -> Sequence[Member]:
@@ -44,7 +56,7 @@ class SqlMembers:
         """The member's row id (cached for the transaction)."""
         key = email.lower()
         if key not in self._ids:
-            found = self._s.execute(select(_M.c.id).where(_M.c.email == key)).scalar()
+            found = self._s.execute(_ID_BY_EMAIL, {"email": key}).scalar()
             if found is None:
                 return None
             self._ids[key] = found
@@ -132,14 +144,8 @@ class SqlUsage:
         return len(values)
 
     def spend_since(self, email: str, since: date) -> int:
-        member_id = self._members.id_of(email)
-        if member_id is None:
-            return 0
-        total = self._s.execute(
-            select(func.coalesce(func.sum(_D.c.spend_cents), 0)).where(
-                _D.c.member_id == member_id, _D.c.day >= since
-            )
-        ).scalar()
+        # One query joined on the email (0 for an unknown member), not an id lookup first.
+        total = self._s.execute(_SPEND_SINCE, {"email": email.lower(), "since": since}).scalar()
         return int(total or 0)
 
     def spend_by_member(self, since: date) -> dict[str, int]:

@@ -10,18 +10,73 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from store.repositories._rows import to_record
 from store.tables import NotificationRow, OperationAttemptRow, OperationRow, table
 from workflows.messages import Message, Outgoing, Recipient
-from workflows.model import Attempt, NewOperation, Operation, OperationStatus
+from workflows.model import Attempt, NewOperation, Operation, OperationKind, OperationStatus
 from workflows.ports import PendingDelivery
 
 _O = table(OperationRow)
 _A = table(OperationAttemptRow)
 _N = table(NotificationRow)
+
+
+# A failed operation is not in line: it waits for an admin's Retry, and must not hold up
+# the person's later changes meanwhile.
+_UNFINISHED = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS, OperationStatus.MANUAL)
+
+
+def _claim(
+    session: Session,
+    outbox: Table,
+    *,
+    waiting: str,
+    taken: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    ready: ColumnElement[bool] | None = None,
+) -> list[RowMapping]:
+    """Take due rows (waiting and due, or taken with a lapsed lease), oldest first, for one
+    worker: leased until `lease_until`, attempts up by one."""
+    due = or_(
+        and_(outbox.c.status == waiting, outbox.c.next_attempt_at <= now),
+        and_(outbox.c.status == taken, outbox.c.lease_until <= now),
+    )
+    if ready is not None:
+        due = and_(due, ready)
+    ids = list(
+        session.execute(
+            select(outbox.c.id)
+            .where(due)
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    rows = session.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(status=taken, lease_until=lease_until, attempts=outbox.c.attempts + 1)
+        .returning(*outbox.c)
+    ).mappings()
+    return sorted(rows, key=lambda row: int(row["id"]))
 
 
 def _operation(row: RowMapping) -> Operation:
@@ -60,32 +115,38 @@ class SqlOperations:
         return None if row is None else _operation(row)
 
     def claim_due(self, now: datetime, *, lease_until: datetime, limit: int) -> Sequence[Operation]:
-        due = or_(
-            and_(_O.c.status == OperationStatus.PENDING, _O.c.next_attempt_at <= now),
-            and_(_O.c.status == OperationStatus.IN_PROGRESS, _O.c.lease_until <= now),
+        earlier = _O.alias("earlier")
+        first_in_line = ~exists().where(
+            earlier.c.email == _O.c.email,
+            earlier.c.kind == _O.c.kind,
+            earlier.c.id < _O.c.id,
+            earlier.c.status.in_(_UNFINISHED),
         )
-        ids = list(
-            self._s.execute(
-                select(_O.c.id)
-                .where(due)
-                .order_by(_O.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
+        rows = _claim(
+            self._s,
+            _O,
+            waiting=OperationStatus.PENDING,
+            taken=OperationStatus.IN_PROGRESS,
+            now=now,
+            lease_until=lease_until,
+            limit=limit,
+            ready=first_in_line,
         )
-        if not ids:
-            return []
-        rows = self._s.execute(
-            update(_O)
-            .where(_O.c.id.in_(ids))
-            .values(
-                status=OperationStatus.IN_PROGRESS,
-                lease_until=lease_until,
-                attempts=_O.c.attempts + 1,
+        return [_operation(row) for row in rows]
+
+    def queued_cap(self, email: str) -> int | None:
+        query = (
+            select(_O.c.cap_cents)
+            .where(
+                _O.c.email == email,
+                _O.c.kind == OperationKind.SET_CAP,
+                _O.c.status.in_(_UNFINISHED),
             )
-            .returning(*_O.c)
-        ).mappings()
-        return sorted((_operation(row) for row in rows), key=lambda op: op.id)
+            .order_by(_O.c.id.desc())
+            .limit(1)
+        )
+        cap: int | None = self._s.execute(query).scalar()
+        return cap
 
     def transition(
         self,
@@ -182,32 +243,19 @@ class SqlNotifications:
     def claim_due(
         self, now: datetime, *, lease_until: datetime, limit: int
     ) -> Sequence[PendingDelivery]:
-        due = or_(
-            and_(_N.c.status == _PENDING, _N.c.next_attempt_at <= now),
-            and_(_N.c.status == _SENDING, _N.c.lease_until <= now),
+        rows = _claim(
+            self._s,
+            _N,
+            waiting=_PENDING,
+            taken=_SENDING,
+            now=now,
+            lease_until=lease_until,
+            limit=limit,
         )
-        ids = list(
-            self._s.execute(
-                select(_N.c.id)
-                .where(due)
-                .order_by(_N.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
-        if not ids:
-            return []
-        rows = self._s.execute(
-            update(_N)
-            .where(_N.c.id.in_(ids))
-            .values(status=_SENDING, lease_until=lease_until, attempts=_N.c.attempts + 1)
-            .returning(*_N.c)
-        ).mappings()
-        items = [
+        return [
             PendingDelivery(id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"])
             for row in rows
         ]
-        return sorted(items, key=lambda item: item.id)
 
     def delivered(self, notification_id: int, *, ref: str, at: datetime) -> None:
         self._s.execute(

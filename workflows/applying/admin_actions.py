@@ -14,6 +14,7 @@ from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import name_of
+from workflows.requests.moves import move
 
 
 def _admin_operation(uow: UnitOfWork, policy: Policy, operation_id: int, actor: str) -> Operation:
@@ -75,22 +76,15 @@ def retry_operation(
         if again is None:
             raise Refusal(f"This change is {operation.status.value.replace('_', ' ')}, not failed.")
         if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-            applying = uow.requests.transition(
+            move(
+                uow,
                 operation.request_id,
                 expected=RequestStatus.FAILED,
                 new=RequestStatus.APPLYING,
+                actor=actor,
                 at=now,
+                operation=operation.key,
             )
-            if applying is not None:
-                record(
-                    uow,
-                    at=now,
-                    actor=actor,
-                    action="request.applying",
-                    subject=f"request:{applying.id}",
-                    before={"status": RequestStatus.FAILED},
-                    after={"status": applying.status, "operation": operation.key},
-                )
         record(
             uow,
             at=now,

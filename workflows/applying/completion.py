@@ -18,6 +18,7 @@ from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import tell
+from workflows.requests.moves import move
 
 
 def mirror(uow: UnitOfWork, operation: Operation) -> None:
@@ -67,24 +68,19 @@ def _applied(
     actor: str,
     now: datetime,
 ) -> None:
-    done = uow.requests.transition(
-        request.id, expected=RequestStatus.APPLYING, new=RequestStatus.APPLIED, at=now
+    done = move(
+        uow,
+        request.id,
+        expected=RequestStatus.APPLYING,
+        new=RequestStatus.APPLIED,
+        actor=actor,
+        at=now,
+        was={"cap_cents": request.cap_before_cents, "tier": request.tier_before},
+        cap_cents=operation.cap_cents,
+        tier=operation.tier,
     )
     if done is None:
         return
-    record(
-        uow,
-        at=now,
-        actor=actor,
-        action="request.applied",
-        subject=f"request:{request.id}",
-        before={
-            "status": request.status,
-            "cap_cents": request.cap_before_cents,
-            "tier": request.tier_before,
-        },
-        after={"status": done.status, "cap_cents": operation.cap_cents, "tier": operation.tier},
-    )
     if done.ends_at is not None and uow.grants.of_request(done.id) is None:
         if done.kind is RequestKind.CAP_INCREASE:
             uow.grants.add(
@@ -115,20 +111,18 @@ def _reverted(
         uow.grants.transition(
             operation.grant_id, expected=GrantStatus.REVERTING, new=GrantStatus.REVERTED
         )
-    done = uow.requests.transition(
-        request.id, expected=RequestStatus.APPLIED, new=RequestStatus.REVERTED, at=now
+    done = move(
+        uow,
+        request.id,
+        expected=RequestStatus.APPLIED,
+        new=RequestStatus.REVERTED,
+        actor=actor,
+        at=now,
+        cap_cents=operation.cap_cents,
+        tier=operation.tier,
     )
     if done is None:
         return
-    record(
-        uow,
-        at=now,
-        actor=actor,
-        action="request.reverted",
-        subject=f"request:{request.id}",
-        before={"status": request.status},
-        after={"status": done.status, "cap_cents": operation.cap_cents, "tier": operation.tier},
-    )
     member = uow.members.get(done.requester)
     if member is not None:
         tell(uow, done.requester, texts.reverted(done, member), now)

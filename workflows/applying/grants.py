@@ -18,6 +18,7 @@ from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import tell
+from workflows.requests.deciding import seat_cap
 
 NOTICE = timedelta(days=1)
 
@@ -70,9 +71,8 @@ def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
 def _revert(uow: UnitOfWork, grant: Grant, now: datetime) -> NewOperation:
     cap = tier = None
     if grant.kind is RequestKind.CAP_INCREASE:
-        member = uow.members.get(grant.email)
         # Subtract the grant rather than restore the old cap: changes made since then stay.
-        current = member.cap_cents if member is not None else grant.delta_cents
+        current = seat_cap(uow, grant.email, fallback=grant.delta_cents)
         cap = max(0, current - grant.delta_cents)
     else:
         tier = grant.tier_before

@@ -37,6 +37,7 @@ from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import tell, tell_admins
+from workflows.requests.moves import move
 
 log = logging.getLogger(__name__)
 
@@ -112,22 +113,15 @@ class OperationWorker:
             )
             for operation in claimed:
                 if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-                    applying = uow.requests.transition(
+                    move(
+                        uow,
                         operation.request_id,
                         expected=RequestStatus.APPROVED,
                         new=RequestStatus.APPLYING,
+                        actor=SYSTEM_ACTOR,
                         at=now,
+                        operation=operation.key,
                     )
-                    if applying is not None:
-                        record(
-                            uow,
-                            at=now,
-                            actor=SYSTEM_ACTOR,
-                            action="request.applying",
-                            subject=f"request:{applying.id}",
-                            before={"status": RequestStatus.APPROVED},
-                            after={"status": applying.status, "operation": operation.key},
-                        )
             uow.commit()
         return claimed
 
@@ -240,11 +234,14 @@ class OperationWorker:
                 thread_key=manual_thread(operation.id),
             )
             if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-                request = uow.requests.transition(
+                request = move(
+                    uow,
                     operation.request_id,
                     expected=RequestStatus.APPLYING,
                     new=RequestStatus.FAILED,
+                    actor=SYSTEM_ACTOR,
                     at=now,
+                    error=error,
                 )
                 if request is not None:
                     tell(uow, request.requester, texts.failed_to_requester(request), now)

@@ -22,6 +22,7 @@ from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import card, name_of, tell, update_cards
 from workflows.requests.approvers import may_decide
+from workflows.requests.moves import move
 from workflows.timefmt import local_time
 
 
@@ -90,17 +91,18 @@ def _deny(
     note: str | None,
 ) -> Request:
     uow.decisions.add(Decision(request.id, actor, Verdict.DENY, now, note))
-    denied = uow.requests.transition(
+    denied = move(
+        uow,
         request.id,
         expected=RequestStatus.PENDING,
         new=RequestStatus.DENIED,
+        actor=actor,
         at=now,
-        decided_by=actor,
-        decision_note=note,
+        decision=True,
+        note=note,
     )
     if denied is None:
         raise _already(uow, request, policy)
-    _audit(uow, request, denied, actor=actor, now=now, note=note)
     close_cards(uow, policy, denied, verb="Denied", by=name_of(uow, actor), now=now, note=note)
     return denied
 
@@ -149,31 +151,46 @@ def approve_in(
     note: str | None = None,
 ) -> Request:
     """Approve inside the caller's transaction and queue the change in the same transaction."""
-    approved = uow.requests.transition(
+    approved = move(
+        uow,
         request.id,
         expected=RequestStatus.PENDING,
         new=RequestStatus.APPROVED,
+        actor=actor,
         at=now,
-        decided_by=actor,
-        decision_note=note,
+        decision=True,
+        note=note,
+        operation=apply_key(request.id),
     )
     if approved is None:
         raise _already(uow, request, policy)
     if actor == POLICY_ACTOR:
         uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note))
-    operation = uow.operations.add(operation_for(uow, approved, now))
-    _audit(uow, request, approved, actor=actor, now=now, note=note, operation=operation.key)
+    uow.operations.add(operation_for(uow, approved, now))
     by = "the policy" if actor == POLICY_ACTOR else name_of(uow, actor)
     close_cards(uow, policy, approved, verb="Approved", by=by, now=now, note=note)
     return approved
 
 
+def seat_cap(uow: UnitOfWork, email: str, *, fallback: int) -> int:
+    """The person's cap once the changes already queued for them are applied."""
+    queued = uow.operations.queued_cap(email)
+    if queued is not None:
+        return queued
+    member = uow.members.get(email)
+    return member.cap_cents if member is not None else fallback
+
+
+def apply_key(request_id: int) -> str:
+    """The idempotency key of the change an approved request makes."""
+    return f"request-{request_id}-apply"
+
+
 def operation_for(uow: UnitOfWork, request: Request, now: datetime) -> NewOperation:
     """The change an approved request makes, computed on the seat as it is now."""
-    key = f"request-{request.id}-apply"
+    key = apply_key(request.id)
     if request.kind is RequestKind.CAP_INCREASE:
-        member = uow.members.get(request.requester)
-        current = member.cap_cents if member is not None else request.cap_before_cents
+        current = seat_cap(uow, request.requester, fallback=request.cap_before_cents)
         return NewOperation(
             key=key,
             kind=OperationKind.SET_CAP,
@@ -207,16 +224,17 @@ def cancel(
             raise Refusal(
                 f"Request {request.ref} is {request.status}; only pending ones can be cancelled."
             )
-        cancelled = uow.requests.transition(
+        cancelled = move(
+            uow,
             request.id,
             expected=RequestStatus.PENDING,
             new=RequestStatus.CANCELLED,
+            actor=actor,
             at=now,
-            decided_by=actor,
+            decision=True,
         )
         if cancelled is None:
             raise _already(uow, request, policy)
-        _audit(uow, request, cancelled, actor=actor, now=now, note=None)
         close_cards(
             uow,
             policy,
@@ -229,30 +247,6 @@ def cancel(
         )
         uow.commit()
         return cancelled
-
-
-def _audit(
-    uow: UnitOfWork,
-    before: Request,
-    after: Request,
-    *,
-    actor: str,
-    now: datetime,
-    note: str | None,
-    operation: str | None = None,
-) -> None:
-    extra = {"note": note} if note else {}
-    if operation:
-        extra["operation"] = operation
-    record(
-        uow,
-        at=now,
-        actor=actor,
-        action=f"request.{after.status}",
-        subject=f"request:{after.id}",
-        before={"status": before.status},
-        after={"status": after.status, **extra},
-    )
 
 
 def close_cards(

@@ -13,6 +13,7 @@ from workflows.requests import texts
 from workflows.requests.announce import card, escalate_cards, tell
 from workflows.requests.approvers import approvers_for
 from workflows.requests.deciding import close_cards
+from workflows.requests.moves import move
 
 
 @dataclass
@@ -79,19 +80,15 @@ def _escalate(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) 
 
 
 def _expire(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> bool:
-    expired = uow.requests.transition(
-        request.id, expected=RequestStatus.PENDING, new=RequestStatus.EXPIRED, at=now
+    expired = move(
+        uow,
+        request.id,
+        expected=RequestStatus.PENDING,
+        new=RequestStatus.EXPIRED,
+        actor=SYSTEM_ACTOR,
+        at=now,
     )
     if expired is None:
         return False
-    record(
-        uow,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        action="request.expired",
-        subject=f"request:{request.id}",
-        before={"status": request.status},
-        after={"status": expired.status},
-    )
     close_cards(uow, policy, expired, verb="Expired", by="", now=now, note=None)
     return True
