@@ -394,11 +394,14 @@ _APPEND_ONLY = {
         "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
         "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
         "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
     ],
 }
 _DROP_APPEND_ONLY = {
     "sqlite": ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
     "postgresql": [
+        "DROP TRIGGER audit_log_no_truncate ON audit_log",
         "DROP TRIGGER audit_log_append_only ON audit_log",
         "DROP FUNCTION audit_log_append_only()",
     ],

@@ -1,0 +1,1 @@
+"""Integration tests on real databases (SQLite and PostgreSQL) and real processes."""
