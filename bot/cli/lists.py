@@ -23,6 +23,9 @@ def _print(
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    if not rows:
+        click.echo(f"{title}: none.")
+        return
     table = Table(title=title)
     for _key, header in columns:
         table.add_column(header, overflow="fold")

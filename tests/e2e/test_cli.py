@@ -361,6 +361,8 @@ def test_requests_list_filters_by_status(requests_db: Requests) -> None:
 
     cancelled = ok(capdesk("requests", "list", "--status", "cancelled", "--json", env=env))
     assert json.loads(cancelled.stdout) == []
+    none = ok(capdesk("requests", "list", "--status", "expired", env=env))
+    assert none.stdout.strip() == "Requests (expired): none."
 
 
 def test_requests_list_as_json(requests_db: Requests) -> None:
