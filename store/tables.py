@@ -160,7 +160,12 @@ class OperationRow(SQLModel, table=True):
     """The operations outbox: changes to make through the admin connector."""
 
     __tablename__ = "operation"
-    __table_args__ = (Index("ix_operation_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_operation_due", "status", "next_attempt_at"),
+        # A person's operations of one kind: what the queue will leave their cap at, and
+        # whether an earlier change to the same seat is still unfinished (claiming waits).
+        Index("ix_operation_person", "email", "kind"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     kind: OperationKind = Field(sa_type=enum_column(OperationKind))
