@@ -12,6 +12,7 @@ from store.tables import AuditRow, table
 from workflows.model import AuditEntry
 
 _T = table(AuditRow)
+_INSERT = insert(_T)  # built once: every transition writes one
 
 
 class SqlAudit:
@@ -22,14 +23,15 @@ class SqlAudit:
 
     def append(self, entry: AuditEntry) -> None:
         self._s.execute(
-            insert(_T).values(
-                at=entry.at,
-                actor=entry.actor,
-                action=entry.action,
-                subject=entry.subject,
-                before=_jsonable(entry.before),
-                after=_jsonable(entry.after),
-            )
+            _INSERT,
+            {
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject": entry.subject,
+                "before": _jsonable(entry.before),
+                "after": _jsonable(entry.after),
+            },
         )
 
     def of(self, subject: str) -> Sequence[AuditEntry]:

@@ -40,13 +40,18 @@ class SqlMembers:
     def __init__(self, session: Session) -> None:
         self._s = session
         self._ids: dict[str, int] = {}
+        # A transaction reads the same few members several times (requester, approver).
+        self._seen: dict[str, Member | None] = {}
 
     def _select(self) -> Select[Any]:
         return _MEMBERS
 
     def get(self, email: str) -> Member | None:
-        row = self._s.execute(_MEMBER_BY_EMAIL, {"email": email.lower()}).mappings().first()
-        return None if row is None else _member(row)
+        key = email.lower()
+        if key not in self._seen:
+            row = self._s.execute(_MEMBER_BY_EMAIL, {"email": key}).mappings().first()
+            self._seen[key] = None if row is None else _member(row)
+        return self._seen[key]
 
     def list(self) -> Sequence[Member]:
         rows = self._s.execute(self._select().order_by(_M.c.email)).mappings()
@@ -69,6 +74,7 @@ class SqlMembers:
 
     def upsert(self, member: Member) -> None:
         email = member.email.lower()
+        self._seen.pop(email, None)
         values = {"name": member.name, "external_id": member.external_id, "active": member.active}
         upsert(self._s, _M, {"email": email, **values}, keys=["email"], update=list(values))
         member_id = self.id_of(email)
@@ -78,6 +84,7 @@ class SqlMembers:
     def set_seat(
         self, email: str, *, cap_cents: int | None = None, tier: str | None = None
     ) -> None:
+        self._seen.pop(email.lower(), None)
         values: dict[str, object] = {}
         if cap_cents is not None:
             values["cap_cents"] = cap_cents
@@ -88,6 +95,7 @@ class SqlMembers:
             self._s.execute(update(_S).where(_S.c.member_id == member_id).values(**values))
 
     def deactivate(self, email: str) -> None:
+        self._seen.pop(email.lower(), None)
         self._s.execute(update(_M).where(_M.c.email == email.lower()).values(active=False))
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from store.repositories._rows import to_record
 from store.tables import NotificationRow, OperationAttemptRow, OperationRow, table
+from store.upsert import insert_unless_exists
 from workflows.messages import Message, Outgoing, Recipient
 from workflows.model import Attempt, NewOperation, Operation, OperationKind, OperationStatus
 from workflows.ports import PendingDelivery
@@ -90,9 +91,6 @@ class SqlOperations:
         self._s = session
 
     def add(self, new: NewOperation) -> Operation:
-        existing = self._s.execute(select(_O).where(_O.c.key == new.key)).mappings().first()
-        if existing is not None:
-            return _operation(existing)
         values = {
             "key": new.key,
             "kind": new.kind,
@@ -107,7 +105,9 @@ class SqlOperations:
             "cap_cents": new.cap_cents,
             "tier": new.tier,
         }
-        row = self._s.execute(insert(_O).values(values).returning(*_O.c)).mappings().one()
+        row = insert_unless_exists(self._s, _O, values, keys=["key"])
+        if row is None:
+            row = self._s.execute(select(_O).where(_O.c.key == new.key)).mappings().one()
         return _operation(row)
 
     def get(self, operation_id: int) -> Operation | None:
@@ -201,6 +201,8 @@ class SqlOperations:
 
 
 _PENDING, _SENDING, _DELIVERED, _DROPPED = "pending", "sending", "delivered", "dropped"
+# Built once: several messages are queued per decision, and building costs more than sending.
+_INSERT_NOTIFICATION = insert(_N)
 
 
 def _outgoing(row: RowMapping) -> Outgoing:
@@ -219,16 +221,17 @@ class SqlNotifications:
 
     def add(self, outgoing: Outgoing, *, at: datetime) -> None:
         self._s.execute(
-            insert(_N).values(
-                recipient_kind=outgoing.recipient.kind,
-                recipient_address=outgoing.recipient.address,
-                thread_key=outgoing.thread_key,
-                message=outgoing.message.model_dump(mode="json"),
-                status=_PENDING,
-                attempts=0,
-                created_at=at,
-                next_attempt_at=at,
-            )
+            _INSERT_NOTIFICATION,
+            {
+                "recipient_kind": outgoing.recipient.kind,
+                "recipient_address": outgoing.recipient.address,
+                "thread_key": outgoing.thread_key,
+                "message": outgoing.message.model_dump(mode="json"),
+                "status": _PENDING,
+                "attempts": 0,
+                "created_at": at,
+                "next_attempt_at": at,
+            },
         )
 
     def recipients_of(self, thread_key: str) -> Sequence[Recipient]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from store.repositories._rows import to_record
 from store.tables import DecisionRow, GrantRow, RequestRow, table
+from store.upsert import insert_unless_exists
 from workflows.model import (
     Decision,
     Grant,
@@ -153,12 +154,7 @@ class SqlDecisions:
             "at": decision.at,
             "note": decision.note,
         }
-        try:
-            with self._s.begin_nested():
-                self._s.execute(insert(_D).values(values))
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_exists(self._s, _D, values, keys=["request_id", "actor"]) is not None
 
     def of(self, request_id: int) -> Sequence[Decision]:
         query = select(_D).where(_D.c.request_id == request_id).order_by(_D.c.id)

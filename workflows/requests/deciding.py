@@ -118,6 +118,8 @@ def _approve(
 ) -> Request:
     if not uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note)):
         raise Refusal(f"You already approved {request.ref}; it needs another approver too.")
+    if request.approvals_required == 1:
+        return approve_in(uow, policy, request, actor=actor, now=now, note=note)
     approvals = [d for d in uow.decisions.of(request.id) if d.verdict is Verdict.APPROVE]
     if len(approvals) < request.approvals_required:
         record(
