@@ -165,12 +165,6 @@ class FakeGroups(_Repo):
         state = self._w
         state.groups = {g.name: g for g in groups}
 
-    def group_of(self, email: str) -> str | None:
-        email = email.lower()
-        if email not in self._s.members:
-            return None
-        return next((g.name for g in self._s.groups.values() if email in g.members), None)
-
 
 class FakeUsage(_Repo):
     def replace_daily(self, rows: Sequence[DailyUsage]) -> int:

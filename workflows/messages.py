@@ -39,7 +39,6 @@ class Verb(StrEnum):
     CONFIRM_MANUAL = "confirm_manual"
     EXTEND = "extend"
     REQUEST_MORE = "request_more"
-    OPEN_REQUESTS = "open_requests"
 
 
 class Action(_Frozen):
@@ -57,10 +56,6 @@ class Progress(_Frozen):
     label: str
     used_cents: int
     limit_cents: int
-
-    @property
-    def ratio(self) -> float:
-        return 0.0 if self.limit_cents <= 0 else self.used_cents / self.limit_cents
 
 
 class Message(_Frozen):

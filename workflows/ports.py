@@ -80,10 +80,6 @@ class GroupRepository(Protocol):
         """Make the stored groups exactly these."""
         ...
 
-    def group_of(self, email: str) -> str | None:
-        """The stored group of a member."""
-        ...
-
 
 class UsageRepository(Protocol):
     """Usage per member per day and per hour, as synced from the backend."""

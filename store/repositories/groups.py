@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from store.repositories.members import SqlMembers
@@ -52,9 +52,3 @@ class SqlGroups:
         ]
         if members:
             self._s.execute(insert(_M), members)
-
-    def group_of(self, email: str) -> str | None:
-        member_id = self._members.id_of(email)
-        if member_id is None:
-            return None
-        return self._s.execute(select(_M.c.group_name).where(_M.c.member_id == member_id)).scalar()

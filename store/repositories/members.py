@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-from sqlalchemy import RowMapping, Select, bindparam, func, select, update
+from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store.tables import MemberRow, SeatRow, UsageDailyRow, UsageHourlyRow, table
@@ -43,9 +42,6 @@ class SqlMembers:
         # A transaction reads the same few members several times (requester, approver).
         self._seen: dict[str, Member | None] = {}
 
-    def _select(self) -> Select[Any]:
-        return _MEMBERS
-
     def get(self, email: str) -> Member | None:
         key = email.lower()
         if key not in self._seen:
@@ -54,7 +50,7 @@ class SqlMembers:
         return self._seen[key]
 
     def list(self) -> Sequence[Member]:
-        rows = self._s.execute(self._select().order_by(_M.c.email)).mappings()
+        rows = self._s.execute(_MEMBERS.order_by(_M.c.email)).mappings()
         return [_member(row) for row in rows]
 
     def id_of(self, email: str) -> int | None:
