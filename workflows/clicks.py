@@ -1,0 +1,100 @@
+"""Button clicks, dispatched the same way for every chat surface.
+
+An adapter passes who clicked which verb on which value; it gets back the short reply meant
+for that person only. Verbs that first need input from the person (a deny reason, the request
+form) are the adapter's to collect; it calls `press` once it has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from workflows.applying.admin_actions import confirm_manual, retry_operation
+from workflows.errors import Refusal
+from workflows.messages import Message, Verb
+from workflows.model import Verdict
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests.deciding import cancel, decide
+from workflows.requests.texts import what
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One press of a button by a known member."""
+
+    actor: str
+    verb: Verb
+    value: str
+    now: datetime
+    note: str | None = None
+
+
+class ClickHandler(Protocol):
+    def __call__(
+        self, uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click
+    ) -> Message: ...
+
+
+def _id(value: str) -> int:
+    if not value.isdigit():
+        raise Refusal("This button no longer points at anything I know.")
+    return int(value)
+
+
+def _decide(verdict: Verdict) -> ClickHandler:
+    def handler(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+        request = decide(
+            uow_factory(),
+            policy,
+            request_id=_id(click.value),
+            actor=click.actor,
+            verdict=verdict,
+            now=click.now,
+            note=click.note,
+        )
+        done = "approved" if verdict is Verdict.APPROVE else "denied"
+        return Message(kind="decided", title=f"You {done} {request.ref}", text=what(request))
+
+    return handler
+
+
+def _cancel(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+    request = cancel(
+        uow_factory(), policy, request_id=_id(click.value), actor=click.actor, now=click.now
+    )
+    return Message(kind="cancelled", title=f"Request {request.ref} cancelled", text=what(request))
+
+
+def _confirm(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+    operation = confirm_manual(
+        uow_factory(), policy, operation_id=_id(click.value), actor=click.actor, now=click.now
+    )
+    return Message(kind="manual_done", title=f"Marked task #{operation.id} as done")
+
+
+def _retry(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+    operation = retry_operation(
+        uow_factory(), policy, operation_id=_id(click.value), actor=click.actor, now=click.now
+    )
+    return Message(kind="retrying", title=f"Trying change #{operation.id} again")
+
+
+HANDLERS: dict[Verb, ClickHandler] = {
+    Verb.APPROVE: _decide(Verdict.APPROVE),
+    Verb.DENY: _decide(Verdict.DENY),
+    Verb.CANCEL: _cancel,
+    Verb.CONFIRM_MANUAL: _confirm,
+    Verb.RETRY_OPERATION: _retry,
+}
+
+
+def press(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+    """Act on a click; raises Refusal (a sentence for the person) when it cannot be done."""
+    handler = HANDLERS.get(click.verb)
+    if handler is None:
+        raise Refusal("That button opens a form; there is nothing to do with a plain click.")
+    return handler(uow_factory, policy, click)
