@@ -55,6 +55,15 @@ class ChatIdentityRow(SQLModel, table=True):
     external_id: str = Field(max_length=200)
 
 
+class InboundEventRow(SQLModel, table=True):
+    """An event a chat platform delivered; its key makes a platform's redelivery a no-op."""
+
+    __tablename__ = "inbound_event"
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = _utc(index=True)
+
+
 class GroupRow(SQLModel, table=True):
     """A group as the policy defines it, mirrored for set-based queries."""
 
