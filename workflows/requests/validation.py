@@ -19,9 +19,14 @@ REASON_MIN, REASON_MAX = 3, 500
 def _check_reason(reason: str) -> str:
     cleaned = " ".join(reason.split())
     if len(cleaned) < REASON_MIN:
-        raise Refusal("Please give a reason of at least 3 characters, so your owner can decide.")
+        raise Refusal(
+            "Please give a reason of at least 3 characters, so your owner can decide.",
+            field="reason",
+        )
     if len(cleaned) > REASON_MAX:
-        raise Refusal(f"The reason is {len(cleaned)} characters; keep it to {REASON_MAX}.")
+        raise Refusal(
+            f"The reason is {len(cleaned)} characters; keep it to {REASON_MAX}.", field="reason"
+        )
     return cleaned
 
 
@@ -31,7 +36,7 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
     zone = policy.org.zone
     if ends_at <= now:
         last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
-        raise Refusal(f"{last.isoformat()} is in the past; pick a date to come.")
+        raise Refusal(f"{last.isoformat()} is in the past; pick a date to come.", field="until")
     longest = policy.requests.max_duration_days
     # `until` the last allowed day (through its end, in the org's zone) is as good as `for Nd`.
     last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
@@ -39,7 +44,8 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
     if ends_at - now > timedelta(days=longest, hours=1) and days > longest:
         raise Refusal(
             f"A temporary grant may last at most {longest} days; "
-            f"{last_day(ends_at, zone)} is further away."
+            f"{last_day(ends_at, zone)} is further away.",
+            field="until",
         )
 
 
@@ -91,19 +97,21 @@ def _cap_change(member: Member, draft: RequestDraft, *, max_cents: int) -> tuple
         new_cap = draft.new_cap_cents
         if new_cap <= member.cap_cents:
             raise Refusal(
-                f"Your cap is already {format_usd(member.cap_cents)}; ask for more than that."
+                f"Your cap is already {format_usd(member.cap_cents)}; ask for more than that.",
+                field="amount",
             )
         add = new_cap - member.cap_cents
     else:
         add = draft.add_cents or 0
         if add <= 0:
-            raise Refusal("The amount must be more than $0.")
+            raise Refusal("The amount must be more than $0.", field="amount")
         new_cap = member.cap_cents + add
     if new_cap > max_cents:
         room = max(0, max_cents - member.cap_cents)
         raise Refusal(
             f"That would make your cap {format_usd(new_cap)}, above your group's maximum of "
-            f"{format_usd(max_cents)}; you can ask for up to {format_usd(room)} more."
+            f"{format_usd(max_cents)}; you can ask for up to {format_usd(room)} more.",
+            field="amount",
         )
     return add, new_cap
 
@@ -113,10 +121,12 @@ def _target_tier(member: Member, wanted: str | None, policy: Policy) -> str:
     if wanted is None:
         above = tiers[tiers.index(member.tier) + 1 :] if member.tier in tiers else []
         if not above:
-            raise Refusal(f"You already have the top seat tier ({member.tier}).")
+            raise Refusal(f"You already have the top seat tier ({member.tier}).", field="tier")
         return above[0]
     if wanted not in tiers:
-        raise Refusal(f"{wanted!r} is not a seat tier; the tiers are {', '.join(tiers)}.")
+        raise Refusal(
+            f"{wanted!r} is not a seat tier; the tiers are {', '.join(tiers)}.", field="tier"
+        )
     if wanted == member.tier:
-        raise Refusal(f"You already have a {wanted} seat.")
+        raise Refusal(f"You already have a {wanted} seat.", field="tier")
     return wanted
