@@ -1,0 +1,46 @@
+"""`capdesk serve`: the bot, until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+from bot.bootstrap import StartupError
+from bot.cli.context import CliContext
+from bot.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.pass_obj
+def serve(ctx: CliContext) -> None:
+    """Run the bot: Slack (HTTP or Socket Mode), health, readiness, metrics."""
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    app = ctx.app
+    try:
+        asyncio.run(_serve(Runtime(app)))
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _serve(runtime: Runtime) -> None:
+    settings = runtime.app.settings
+    await asyncio.to_thread(runtime.app.ensure_synced)
+    port = await runtime.start(host=settings.http_host, port=settings.http_port)
+    mode = "no chat platform configured"
+    if runtime.slack is not None:
+        mode = (
+            "Slack over Socket Mode" if settings.slack_app_token else "Slack at POST /slack/events"
+        )
+    click.echo(f"capdesk serving on http://{settings.http_host}:{port} ({mode})")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    click.echo("capdesk stopping: finishing the work in hand")
+    await runtime.stop()

@@ -1,0 +1,1 @@
+"""`capdesk serve`: one aiohttp server for Slack, health, readiness and metrics."""

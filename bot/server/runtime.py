@@ -1,0 +1,116 @@
+"""`capdesk serve` assembled: the web server, Slack (HTTP or Socket Mode), the outbox pump.
+
+Part of the composition root: `bootstrap` builds the core, this adds what only a long-running
+server has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.background import Background
+from bot.bootstrap import Capdesk, StartupError
+from bot.metrics import Metrics
+from bot.outbox import OutboxPump
+from bot.server.web import web_app
+from bot.slack.app import Slack, build_slack
+
+log = logging.getLogger(__name__)
+
+
+def check_chat_settings(app: Capdesk) -> None:
+    """Refuse to start with a Slack configuration that cannot work, naming the variable."""
+    settings = app.settings
+    token, secret, app_token = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    )
+    if app_token is not None and token is None:
+        raise StartupError("SLACK_BOT_TOKEN: must be set for Socket Mode (SLACK_APP_TOKEN is set)")
+    if token is not None and app_token is None and not (secret and secret.get_secret_value()):
+        raise StartupError(
+            "SLACK_SIGNING_SECRET: must be set to verify Slack's requests in HTTP mode "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)"
+        )
+
+
+@dataclass
+class Runtime:
+    """Everything `capdesk serve` runs, started and stopped together."""
+
+    app: Capdesk
+    metrics: Metrics = field(init=False)
+    background: Background = field(default_factory=Background)
+    slack: Slack | None = None
+    pump: OutboxPump | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _socket: AsyncSocketModeHandler | None = None
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.app.uow)
+
+    async def start(self, *, host: str, port: int) -> int:
+        """Build the platform adapters on this loop and listen; returns the bound port."""
+        check_chat_settings(self.app)
+        settings = self.app.settings
+        if settings.slack_bot_token is not None:
+            secret = settings.slack_signing_secret
+            socket_mode = settings.slack_app_token is not None
+            self.slack = build_slack(
+                self.app,
+                token=settings.slack_bot_token.get_secret_value(),
+                signing_secret=None if socket_mode or secret is None else secret.get_secret_value(),
+                metrics=self.metrics,
+                background=self.background,
+                wake_outbox=self.wake_outbox,
+            )
+            self.pump = OutboxPump(self.app, self.slack.notifier)
+            self._tasks.append(asyncio.create_task(self.pump.run(), name="outbox pump"))
+        slack_route = self.slack.handle if self.slack and not self._socket_mode else None
+        self._runner = web.AppRunner(
+            web_app(app=self.app, metrics=self.metrics, slack=slack_route), access_log=None
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        if self.slack is not None and self._socket_mode:
+            assert settings.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.slack.bolt, settings.slack_app_token.get_secret_value()
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        return int(self._runner.addresses[0][1])
+
+    @property
+    def _socket_mode(self) -> bool:
+        return self.app.settings.slack_app_token is not None
+
+    def wake_outbox(self) -> None:
+        """Deliver what was just queued without waiting for the scheduler's sweep."""
+        if self.pump is not None:
+            self.pump.wake()
+
+    async def settle(self) -> None:
+        """Finish the background work and both outboxes (for shutdown and for tests)."""
+        await self.background.join()
+        if self.pump is not None:
+            await self.pump.pump()
+        await self.background.join()
+
+    async def stop(self) -> None:
+        """Stop taking requests, let running work finish, then stop the rest."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.settle()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,109 @@
+"""Button clicks (`block_actions`), on messages and on the App Home.
+
+The click is acknowledged first; the decision runs in the background, so a slow database or a
+rate-limited Web API never makes Slack show the person an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.slack.forms import extension_of, open_deny_form, open_request_form
+from bot.slack.home import publish_home
+from bot.slack.surface import UNKNOWN_PERSON, Surface, ephemeral, refusal
+from bot.slack.views import result_modal
+from workflows.clicks import Click, press
+from workflows.errors import Refusal
+from workflows.messages import Message, Verb
+from workflows.model import Request, RequestKind
+
+ACTION_IDS = re.compile("^(" + "|".join(re.escape(verb.value) for verb in Verb) + ")$")
+
+
+def register(bolt: AsyncApp, surface: Surface) -> None:
+    """Listen for every button the domain's messages carry."""
+
+    @bolt.action(ACTION_IDS)
+    async def clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """Acknowledge at once; act, then answer only the person who clicked."""
+        await ack()
+        surface.background.spawn(
+            _click(surface, body=body, action=action, respond=respond), name="button click"
+        )
+
+
+async def _click(
+    surface: Surface, *, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+) -> None:
+    user_id = body["user"]["id"]
+    trigger_id = body.get("trigger_id", "")
+    on_home = (body.get("view") or {}).get("type") == "home"
+
+    async def answer(message: Message) -> None:
+        if on_home:
+            view = result_modal(title=message.title, text=message.text)
+            await surface.client.views_open(trigger_id=trigger_id, view=view)
+        else:
+            await respond(**ephemeral(message))
+
+    email = await surface.directory.email_of(user_id)
+    if email is None:
+        await answer(UNKNOWN_PERSON)
+        return
+    verb = Verb(action["action_id"])
+    value = str(action.get("value") or "")
+    try:
+        if verb is Verb.DENY:
+            if not value.isdigit() or not await open_deny_form(
+                surface, trigger_id=trigger_id, request_id=int(value)
+            ):
+                raise Refusal("This request no longer exists.")
+            return
+        if verb in (Verb.REQUEST_MORE, Verb.EXTEND):
+            await _open_form(surface, verb=verb, value=value, email=email, trigger_id=trigger_id)
+            return
+        app = surface.app
+        click = Click(actor=email, verb=verb, value=value, now=app.clock.now())
+        reply = await asyncio.to_thread(press, app.uow, app.policy, click)
+    except Refusal as exc:
+        await answer(refusal(str(exc)))
+        return
+    if verb is Verb.APPROVE:
+        surface.metrics.decision("approve")
+    surface.wake_outbox()
+    await answer(reply)
+    if on_home:
+        await publish_home(surface, user_id=user_id, email=email)
+
+
+async def _open_form(
+    surface: Surface, *, verb: Verb, value: str, email: str, trigger_id: str
+) -> None:
+    if verb is Verb.REQUEST_MORE:
+        kind = RequestKind(value) if value in set(RequestKind) else RequestKind.CAP_INCREASE
+        await open_request_form(surface, trigger_id=trigger_id, email=email, kind=kind)
+        return
+    # An extension asks again for what the ending grant gave.
+    request = await asyncio.to_thread(_request, surface, value)
+    if request is None or request.requester != email:
+        raise Refusal("You can only extend your own grants.")
+    await open_request_form(
+        surface,
+        trigger_id=trigger_id,
+        email=email,
+        kind=request.kind,
+        draft=extension_of(request),
+    )
+
+
+def _request(surface: Surface, value: str) -> Request | None:
+    if not value.isdigit():
+        return None
+    with surface.app.uow() as uow:
+        return uow.requests.get(int(value))

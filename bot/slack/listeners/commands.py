@@ -1,0 +1,74 @@
+"""`/capdesk`: answered at once, worked on in the background, replied to via `response_url`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.slack.forms import open_request_form
+from bot.slack.surface import UNKNOWN_PERSON, Surface, ephemeral, refusal
+from workflows.commands import run_command
+from workflows.errors import Refusal
+from workflows.model import RequestKind
+from workflows.requests.grammar import RequestDraft, parse_command
+
+COMMAND = "/capdesk"
+_FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPGRADE}
+
+
+def register(bolt: AsyncApp, surface: Surface) -> None:
+    """Listen for the slash command."""
+
+    @bolt.command(COMMAND)
+    async def capdesk(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        """Acknowledge within Slack's 3 seconds; the reply follows as an ephemeral message."""
+        await ack()
+        surface.background.spawn(
+            _run(
+                surface,
+                user_id=command["user_id"],
+                text=command.get("text") or "",
+                trigger_id=command.get("trigger_id") or "",
+                respond=respond,
+            ),
+            name="slash command",
+        )
+
+
+async def _run(
+    surface: Surface, *, user_id: str, text: str, trigger_id: str, respond: AsyncRespond
+) -> None:
+    email = await surface.directory.email_of(user_id)
+    if email is None:
+        await respond(**ephemeral(UNKNOWN_PERSON))
+        return
+    app = surface.app
+    now = app.clock.now()
+    bare = text.strip().lower()
+    try:
+        if bare in _FORM_WORDS:
+            await open_request_form(
+                surface, trigger_id=trigger_id, email=email, kind=_FORM_WORDS[bare]
+            )
+            return
+        command = parse_command(text, now=now, zone=app.policy.org.zone)
+        if isinstance(command, RequestDraft) and not command.reason.strip():
+            # No reason given: the form asks for it, with what was typed already filled in.
+            await open_request_form(
+                surface,
+                trigger_id=trigger_id,
+                email=email,
+                kind=command.kind,
+                draft=command,
+            )
+            return
+        reply = await asyncio.to_thread(
+            run_command, app.uow, app.policy, email=email, text=text, now=now
+        )
+    except Refusal as exc:
+        await respond(**ephemeral(refusal(str(exc))))
+        return
+    await respond(**ephemeral(reply))
+    surface.wake_outbox()

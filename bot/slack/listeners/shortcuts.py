@@ -1,0 +1,32 @@
+"""The global shortcut "Request more AI usage": the request form from anywhere in Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack.forms import open_request_form
+from bot.slack.surface import UNKNOWN_PERSON, Surface
+from bot.slack.views import result_modal
+from workflows.model import RequestKind
+
+SHORTCUT = "request_more"
+
+
+def register(bolt: AsyncApp, surface: Surface) -> None:
+    """Listen for the shortcut."""
+
+    @bolt.shortcut(SHORTCUT)
+    async def request_more(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Open the form; its trigger expires in 3 seconds, so this is not deferred."""
+        await ack()
+        trigger_id = body["trigger_id"]
+        email = await surface.directory.email_of(body["user"]["id"])
+        if email is None:
+            view = result_modal(title=UNKNOWN_PERSON.title, text=UNKNOWN_PERSON.text)
+            await surface.client.views_open(trigger_id=trigger_id, view=view)
+            return
+        await open_request_form(
+            surface, trigger_id=trigger_id, email=email, kind=RequestKind.CAP_INCREASE
+        )

@@ -1,0 +1,86 @@
+"""Submitted forms (`view_submission`): checked before the answer, so errors show inline.
+
+This is the one place where domain work runs before the ack: Slack shows field errors only
+from the ack itself (`response_action: errors`). The work is one short transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack.surface import UNKNOWN_PERSON, Surface
+from bot.slack.views import (
+    DENY_CALLBACK,
+    REQUEST_CALLBACK,
+    read_deny_form,
+    read_request_form,
+)
+from workflows.clicks import Click, press
+from workflows.errors import Refusal
+from workflows.messages import Verb
+from workflows.model import RequestKind
+from workflows.requests.asking import submit_request
+from workflows.requests.form import RequestForm, draft_from_form
+
+_REASON = "reason"
+
+
+def register(bolt: AsyncApp, surface: Surface) -> None:
+    """Listen for the request form and the deny form."""
+
+    @bolt.view(REQUEST_CALLBACK)
+    async def request_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Send the request, or show what is wrong next to the field at fault."""
+        kind = RequestKind(json.loads(view.get("private_metadata") or "{}").get("kind"))
+        form = read_request_form(view["state"]["values"], kind=kind)
+        fields = {block.get("block_id") for block in view.get("blocks", [])}
+        try:
+            email = await _email(surface, body)
+            await asyncio.to_thread(_submit, surface, email, form)
+        except Refusal as exc:
+            field = exc.field if exc.field is not None and exc.field in fields else _REASON
+            await ack(response_action="errors", errors={field: str(exc)[:150]})
+            return
+        await ack()
+        surface.wake_outbox()
+
+    @bolt.view(DENY_CALLBACK)
+    async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Deny with the reason given; a request decided meanwhile is said so in the form."""
+        note = read_deny_form(view["state"]["values"])
+        try:
+            email = await _email(surface, body)
+            if len(note.strip()) < 3:
+                raise Refusal("Say why, in a few words: the requester will read it.")
+            app = surface.app
+            click = Click(
+                actor=email,
+                verb=Verb.DENY,
+                value=view.get("private_metadata") or "",
+                now=app.clock.now(),
+                note=note,
+            )
+            await asyncio.to_thread(press, app.uow, app.policy, click)
+        except Refusal as exc:
+            await ack(response_action="errors", errors={_REASON: str(exc)[:150]})
+            return
+        await ack()
+        surface.metrics.decision("deny")
+        surface.wake_outbox()
+
+
+async def _email(surface: Surface, body: dict[str, Any]) -> str:
+    email = await surface.directory.email_of(body["user"]["id"])
+    if email is None:
+        raise Refusal(UNKNOWN_PERSON.text)
+    return email
+
+
+def _submit(surface: Surface, email: str, form: RequestForm) -> None:
+    app = surface.app
+    draft = draft_from_form(form, zone=app.policy.org.zone)
+    submit_request(app.uow(), app.policy, requester=email, draft=draft, now=app.clock.now())

@@ -1,0 +1,88 @@
+"""What the chat adapters remember: who is who on each platform, and which events were seen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
+
+from store.tables import ChatIdentityRow, InboundEventRow, MemberRow, table
+from store.upsert import insert_unless_exists, upsert
+
+_C = table(ChatIdentityRow)
+_E = table(InboundEventRow)
+_M = table(MemberRow)
+
+_EMAIL_OF = (
+    select(_M.c.email)
+    .join(_C, _C.c.member_id == _M.c.id)
+    .where(_C.c.platform == bindparam("platform"), _C.c.external_id == bindparam("external_id"))
+)
+_EXTERNAL_OF = (
+    select(_C.c.external_id)
+    .join(_M, _C.c.member_id == _M.c.id)
+    .where(_C.c.platform == bindparam("platform"), _M.c.email == bindparam("email"))
+)
+
+
+class SqlChatIdentities:
+    """A member's account on a chat platform, found once through the platform's API."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def email_of(self, platform: str, external_id: str) -> str | None:
+        """The member behind a platform account, if it was linked before."""
+        params = {"platform": platform, "external_id": external_id}
+        found: str | None = self._s.execute(_EMAIL_OF, params).scalar()
+        return found
+
+    def external_id_of(self, platform: str, email: str) -> str | None:
+        """The platform account of a member, if it was linked before."""
+        params = {"platform": platform, "email": email.lower()}
+        found: str | None = self._s.execute(_EXTERNAL_OF, params).scalar()
+        return found
+
+    def link(self, platform: str, external_id: str, email: str) -> bool:
+        """Remember that `external_id` is this member; False when no member has that email."""
+        member_id = self._s.execute(select(_M.c.id).where(_M.c.email == email.lower())).scalar()
+        if member_id is None:
+            return False
+        # An account moved to another email (or a member to another account) replaces the link.
+        self._s.execute(
+            delete(_C).where(
+                _C.c.platform == platform,
+                (_C.c.member_id == member_id) | (_C.c.external_id == external_id),
+            )
+        )
+        upsert(
+            self._s,
+            _C,
+            {"platform": platform, "external_id": external_id, "member_id": member_id},
+            keys=["platform", "external_id"],
+            update=["member_id"],
+        )
+        return True
+
+
+class SqlInboundEvents:
+    """Event ids already received, so a platform's redelivery is handled once."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def first_time(self, platform: str, event_id: str, *, at: datetime) -> bool:
+        """Record the event; False when it was recorded before (by this or another replica)."""
+        row = insert_unless_exists(
+            self._s,
+            _E,
+            {"platform": platform, "event_id": event_id, "received_at": at},
+            keys=["platform", "event_id"],
+        )
+        return row is not None
+
+    def forget_before(self, before: datetime) -> int:
+        """Drop old event ids; platforms stop redelivering after minutes."""
+        result = self._s.execute(delete(_E).where(_E.c.received_at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]

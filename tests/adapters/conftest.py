@@ -1,0 +1,100 @@
+"""capdesk served for real on a local port, talking to the Slack emulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bot.bootstrap import Capdesk, bootstrap
+from bot.server.runtime import Runtime
+from bot.settings import load_settings
+from bot.slack.emulator import Message, SlackEmulator
+from workflows.clock import ManualClock
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+# A Monday morning in Berlin, mid-month: business hours, usage to date in the sandbox.
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+EVE = "eve.novak@example.com"  # embedded; the group posts approvals to #embedded
+DANA = "dana.okafor@example.com"  # owner of embedded
+TOM = "tom.becker@example.com"  # software; its owners get approvals by DM
+SAM = "sam.ortiz@example.com"  # owner of software
+LEA = "lea.brandt@example.com"  # owner of software
+ANA = "ana.lima@example.com"  # admin
+RAVI = "ravi.menon@example.com"  # owner of electronics, nothing to do with software
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """slack_sdk's retry handlers' waits, recorded instead of slept."""
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    for module in ("builtin_async_handlers", "async_handler"):
+        monkeypatch.setattr(f"slack_sdk.http_retry.{module}.asyncio", SimpleNamespace(sleep=record))
+    return slept
+
+
+@dataclass
+class Served:
+    """The bot behind its HTTP endpoint, and the workspace around it."""
+
+    emu: SlackEmulator
+    runtime: Runtime
+    app: Capdesk
+    clock: ManualClock
+
+    async def settle(self) -> None:
+        """Let the work started by the last requests finish, and both outboxes drain."""
+        await self.runtime.settle()
+
+    def dm(self, who: str) -> list[Message]:
+        return self.emu.messages_in(self.emu.dm_of(who))
+
+    def cap_of(self, email: str) -> int:
+        members = {m.email: m for m in self.app.connector.list_members()}
+        cap = members[email].monthly_cap_cents
+        assert cap is not None
+        return cap
+
+    def audit(self, subject: str) -> list[tuple[str, str]]:
+        with self.app.uow() as uow:
+            return [(entry.action, entry.actor) for entry in uow.audit.of(subject)]
+
+    def requests(self) -> list[tuple[int, str]]:
+        with self.app.uow() as uow:
+            return [(r.id, r.status.value) for r in uow.requests.list()]
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    clock = ManualClock(T0)
+    async with SlackEmulator(seed=7, today=T0.date(), signing_secret=SECRET) as emu:
+        settings = load_settings(
+            {
+                "CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'capdesk.db'}",
+                "SLACK_BOT_TOKEN": emu.bot_token,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": emu.api_url,
+            }
+        )
+        app = bootstrap(settings, clock=clock, builtin_policy_only=True)
+        await asyncio.to_thread(app.ensure_synced)
+        runtime = Runtime(app)
+        port = await runtime.start(host="127.0.0.1", port=0)
+        emu.request_url = f"http://127.0.0.1:{port}/slack/events"
+        yield Served(emu=emu, runtime=runtime, app=app, clock=clock)
+        await runtime.stop()

@@ -1,0 +1,173 @@
+"""The whole story, driven over HTTP as Slack drives it: signed requests in, Web API calls out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack.emulator import Message
+from tests.adapters.conftest import DANA, EVE, LEA, SAM, TOM, Served
+
+pytestmark = pytest.mark.anyio
+
+
+def buttons(message: Message) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def text_of(message: Message) -> str:
+    return message.text + " " + str(message.blocks)
+
+
+async def ask(served: Served, who: str, text: str) -> None:
+    reply = await served.emu.slash_command(who, text)
+    assert reply.status == 200
+    await served.settle()
+
+
+async def test_raise_approved_by_an_owner_in_their_dm(served: Served) -> None:
+    emu = served.emu
+    before = served.cap_of(TOM)
+
+    await ask(served, TOM, "raise 150 for 14d release prep")
+
+    ack = emu.last_ephemeral_for(TOM)
+    assert ack is not None and "Sent to your approvers" in text_of(ack)
+    cards = [served.dm(SAM)[-1], served.dm(LEA)[-1]]
+    for card in cards:
+        assert buttons(card) == ["approve", "deny"]
+        assert "release prep" in text_of(card)
+        assert "Tom Becker" in text_of(card)
+
+    reply = await emu.click(SAM, cards[0], "approve")
+    assert reply.status == 200
+    await served.settle()
+
+    assert served.cap_of(TOM) == before + 15_000
+    for card in cards:
+        assert buttons(card) == []
+        assert "Approved by Sam Ortiz" in text_of(card)
+        assert len(card.history) == 1
+    told = [text_of(m) for m in served.dm(TOM)]
+    assert any("approved" in t.lower() for t in told)
+    assert any("applied" in t.lower() or "$" in t for t in told)
+    clicked = emu.last_ephemeral_for(SAM)
+    assert clicked is not None and "You approved" in text_of(clicked)
+
+
+async def test_deny_asks_for_a_reason_in_a_modal(served: Served) -> None:
+    emu = served.emu
+    before = served.cap_of(TOM)
+    await ask(served, TOM, "raise 150 for 14d release prep")
+    card = served.dm(LEA)[-1]
+
+    await emu.click(LEA, card, "deny")
+    await served.settle()
+    modal = emu.open_view_of(LEA)
+    assert modal is not None and modal.callback_id == "capdesk_deny"
+
+    empty = await emu.submit_view(LEA, {"reason": ""})
+    assert empty.json.get("response_action") == "errors"
+    assert served.requests()[-1][1] == "pending"
+
+    done = await emu.submit_view(LEA, {"reason": "budget is spent this quarter"})
+    assert done.status == 200 and not done.json.get("errors")
+    await served.settle()
+
+    assert served.requests()[-1][1] == "denied"
+    assert served.cap_of(TOM) == before
+    for owner in (SAM, LEA):
+        updated = served.dm(owner)[-1]
+        assert buttons(updated) == []
+        assert "Denied by Lea Brandt" in text_of(updated)
+    assert any("budget is spent this quarter" in text_of(m) for m in served.dm(TOM))
+
+
+async def test_the_modal_path_with_inline_errors(served: Served) -> None:
+    emu = served.emu
+    await ask(served, TOM, "raise 150 for 14d")  # no reason: the form asks for it
+    modal = emu.open_view_of(TOM)
+    assert modal is not None and modal.callback_id == "capdesk_request"
+
+    for values, field in (
+        ({"amount": "-5", "reason": "release prep"}, "amount"),
+        ({"amount": "0", "reason": "release prep"}, "amount"),
+        ({"amount": "abc", "reason": "release prep"}, "amount"),
+        ({"amount": "99999999", "reason": "release prep"}, "amount"),
+        ({"amount": "150", "until": "2020-01-01", "reason": "release prep"}, "until"),
+        ({"amount": "150", "until": "2027-11-01", "reason": "release prep"}, "until"),
+        ({"amount": "150", "reason": "x" * 10_000}, "reason"),
+        ({"amount": "150", "reason": ""}, "reason"),
+    ):
+        reply = await emu.submit_view(TOM, values)
+        assert reply.status == 200
+        assert reply.json["response_action"] == "errors", values
+        assert set(reply.json["errors"]) == {field}, values
+    assert served.requests() == []
+
+    reply = await emu.submit_view(TOM, {"amount": "150", "reason": "release prep"})
+    assert reply.status == 200 and not reply.json
+    await served.settle()
+    assert [status for _, status in served.requests()] == ["pending"]
+    assert buttons(served.dm(SAM)[-1]) == ["approve", "deny"]
+
+
+async def test_the_status_button_opens_the_form(served: Served) -> None:
+    emu = served.emu
+    await ask(served, TOM, "status")
+    status = emu.last_ephemeral_for(TOM)
+    assert status is not None and "request_more" in buttons(status)
+    await emu.click(TOM, status, "request_more", "cap_increase")
+    await served.settle()
+    modal = emu.open_view_of(TOM)
+    assert modal is not None and modal.callback_id == "capdesk_request"
+
+
+async def test_the_shortcut_opens_the_form(served: Served) -> None:
+    reply = await served.emu.shortcut(TOM, "request_more")
+    assert reply.status == 200
+    await served.settle()
+    modal = served.emu.open_view_of(TOM)
+    assert modal is not None and modal.callback_id == "capdesk_request"
+
+
+async def test_a_small_raise_is_approved_by_the_policy(served: Served) -> None:
+    before = served.cap_of(EVE)
+    await ask(served, EVE, "raise 20 for 7d flash a board")
+    assert served.cap_of(EVE) == before + 2_000
+    ack = served.emu.last_ephemeral_for(EVE)
+    assert ack is not None and "Approved by the policy" in text_of(ack)
+    trail = served.audit(f"request:{served.requests()[-1][0]}")
+    assert ("request.approved", "policy") in trail
+
+
+async def test_a_group_with_a_channel_gets_the_card_there(served: Served) -> None:
+    emu = served.emu
+    await ask(served, EVE, "raise 150 for 14d bring-up of the new board")
+    [card] = emu.messages_in("C0EMBEDDED")
+    assert buttons(card) == ["approve", "deny"]
+    await emu.click(DANA, card, "approve")
+    await served.settle()
+    assert buttons(card) == []
+    assert "Approved by Dana Okafor" in text_of(card)
+
+
+async def test_app_home_shows_status_requests_and_approvals(served: Served) -> None:
+    emu = served.emu
+    await ask(served, TOM, "raise 150 for 14d release prep")
+    await emu.app_home_opened(SAM)
+    await served.settle()
+    home = emu.home_of(SAM)
+    assert home is not None
+    assert "Waiting for your decision (1)" in str(home.blocks)
+    await emu.click(SAM, home, "approve")
+    await served.settle()
+    assert served.requests()[-1][1] in {"applied", "applying", "approved"}
+    home = emu.home_of(SAM)
+    assert home is not None and "Waiting for your decision (0)" in str(home.blocks)
+    result = emu.open_view_of(SAM)
+    assert result is not None and "You approved" in str(result.definition)
