@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import text
 
 from bot.bootstrap import Capdesk, bootstrap
 from bot.server.runtime import Runtime
@@ -74,27 +76,57 @@ class Served:
         with self.app.uow() as uow:
             return [(entry.action, entry.actor) for entry in uow.audit.of(subject)]
 
+    def written(self) -> tuple[int, ...]:
+        """Rows in the tables a command may write: requests, audit entries, messages."""
+        with self.app.engine.connect() as connection:
+            return tuple(
+                int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+                for table in ("request", "audit_log", "notification", "operation")
+            )
+
     def requests(self) -> list[tuple[int, str]]:
         with self.app.uow() as uow:
             return [(r.id, r.status.value) for r in uow.requests.list()]
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
+@pytest.fixture(scope="session")
+def synced_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sandbox org synced once; each test starts from a copy."""
+    path = tmp_path_factory.mktemp("store") / "capdesk.db"
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{path}"})
+    app = bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True)
+    app.ensure_synced()
+    app.engine.dispose()
+    return path
+
+
+@asynccontextmanager
+async def serve(folder: Path, synced_store: Path) -> AsyncIterator[Served]:
+    """capdesk on a copy of the synced store, behind its HTTP endpoint, with the emulator."""
     clock = ManualClock(T0)
+    database = folder / "capdesk.db"
+    shutil.copyfile(synced_store, database)
     async with SlackEmulator(seed=7, today=T0.date(), signing_secret=SECRET) as emu:
         settings = load_settings(
             {
-                "CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'capdesk.db'}",
+                "CAPDESK_DATABASE_URL": f"sqlite:///{database}",
                 "SLACK_BOT_TOKEN": emu.bot_token,
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": emu.api_url,
             }
         )
         app = bootstrap(settings, clock=clock, builtin_policy_only=True)
-        await asyncio.to_thread(app.ensure_synced)
         runtime = Runtime(app)
         port = await runtime.start(host="127.0.0.1", port=0)
         emu.request_url = f"http://127.0.0.1:{port}/slack/events"
-        yield Served(emu=emu, runtime=runtime, app=app, clock=clock)
-        await runtime.stop()
+        try:
+            yield Served(emu=emu, runtime=runtime, app=app, clock=clock)
+        finally:
+            await runtime.stop()
+            app.engine.dispose()
+
+
+@pytest.fixture
+async def served(tmp_path: Path, synced_store: Path) -> AsyncIterator[Served]:
+    async with serve(tmp_path, synced_store) as running:
+        yield running

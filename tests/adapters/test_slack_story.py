@@ -36,7 +36,8 @@ async def test_raise_approved_by_an_owner_in_their_dm(served: Served) -> None:
     await ask(served, TOM, "raise 150 for 14d release prep")
 
     ack = emu.last_ephemeral_for(TOM)
-    assert ack is not None and "Sent to your approvers" in text_of(ack)
+    assert ack is not None
+    assert "Sent to your approvers" in text_of(ack)
     cards = [served.dm(SAM)[-1], served.dm(LEA)[-1]]
     for card in cards:
         assert buttons(card) == ["approve", "deny"]
@@ -56,7 +57,8 @@ async def test_raise_approved_by_an_owner_in_their_dm(served: Served) -> None:
     assert any("approved" in t.lower() for t in told)
     assert any("applied" in t.lower() or "$" in t for t in told)
     clicked = emu.last_ephemeral_for(SAM)
-    assert clicked is not None and "You approved" in text_of(clicked)
+    assert clicked is not None
+    assert "You approved" in text_of(clicked)
 
 
 async def test_deny_asks_for_a_reason_in_a_modal(served: Served) -> None:
@@ -68,14 +70,16 @@ async def test_deny_asks_for_a_reason_in_a_modal(served: Served) -> None:
     await emu.click(LEA, card, "deny")
     await served.settle()
     modal = emu.open_view_of(LEA)
-    assert modal is not None and modal.callback_id == "capdesk_deny"
+    assert modal is not None
+    assert modal.callback_id == "capdesk_deny"
 
     empty = await emu.submit_view(LEA, {"reason": ""})
     assert empty.json.get("response_action") == "errors"
     assert served.requests()[-1][1] == "pending"
 
     done = await emu.submit_view(LEA, {"reason": "budget is spent this quarter"})
-    assert done.status == 200 and not done.json.get("errors")
+    assert done.status == 200
+    assert not done.json.get("errors")
     await served.settle()
 
     assert served.requests()[-1][1] == "denied"
@@ -91,7 +95,8 @@ async def test_the_modal_path_with_inline_errors(served: Served) -> None:
     emu = served.emu
     await ask(served, TOM, "raise 150 for 14d")  # no reason: the form asks for it
     modal = emu.open_view_of(TOM)
-    assert modal is not None and modal.callback_id == "capdesk_request"
+    assert modal is not None
+    assert modal.callback_id == "capdesk_request"
 
     for values, field in (
         ({"amount": "-5", "reason": "release prep"}, "amount"),
@@ -110,7 +115,8 @@ async def test_the_modal_path_with_inline_errors(served: Served) -> None:
     assert served.requests() == []
 
     reply = await emu.submit_view(TOM, {"amount": "150", "reason": "release prep"})
-    assert reply.status == 200 and not reply.json
+    assert reply.status == 200
+    assert not reply.json
     await served.settle()
     assert [status for _, status in served.requests()] == ["pending"]
     assert buttons(served.dm(SAM)[-1]) == ["approve", "deny"]
@@ -120,11 +126,13 @@ async def test_the_status_button_opens_the_form(served: Served) -> None:
     emu = served.emu
     await ask(served, TOM, "status")
     status = emu.last_ephemeral_for(TOM)
-    assert status is not None and "request_more" in buttons(status)
+    assert status is not None
+    assert "request_more" in buttons(status)
     await emu.click(TOM, status, "request_more", "cap_increase")
     await served.settle()
     modal = emu.open_view_of(TOM)
-    assert modal is not None and modal.callback_id == "capdesk_request"
+    assert modal is not None
+    assert modal.callback_id == "capdesk_request"
 
 
 async def test_the_shortcut_opens_the_form(served: Served) -> None:
@@ -132,7 +140,8 @@ async def test_the_shortcut_opens_the_form(served: Served) -> None:
     assert reply.status == 200
     await served.settle()
     modal = served.emu.open_view_of(TOM)
-    assert modal is not None and modal.callback_id == "capdesk_request"
+    assert modal is not None
+    assert modal.callback_id == "capdesk_request"
 
 
 async def test_a_small_raise_is_approved_by_the_policy(served: Served) -> None:
@@ -140,7 +149,8 @@ async def test_a_small_raise_is_approved_by_the_policy(served: Served) -> None:
     await ask(served, EVE, "raise 20 for 7d flash a board")
     assert served.cap_of(EVE) == before + 2_000
     ack = served.emu.last_ephemeral_for(EVE)
-    assert ack is not None and "Approved by the policy" in text_of(ack)
+    assert ack is not None
+    assert "Approved by the policy" in text_of(ack)
     trail = served.audit(f"request:{served.requests()[-1][0]}")
     assert ("request.approved", "policy") in trail
 
@@ -168,6 +178,8 @@ async def test_app_home_shows_status_requests_and_approvals(served: Served) -> N
     await served.settle()
     assert served.requests()[-1][1] in {"applied", "applying", "approved"}
     home = emu.home_of(SAM)
-    assert home is not None and "Waiting for your decision (0)" in str(home.blocks)
+    assert home is not None
+    assert "Waiting for your decision (0)" in str(home.blocks)
     result = emu.open_view_of(SAM)
-    assert result is not None and "You approved" in str(result.definition)
+    assert result is not None
+    assert "You approved" in str(result.definition)

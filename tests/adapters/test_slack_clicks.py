@@ -1,0 +1,121 @@
+"""Clicks sent twice, clicks racing each other, and clicks by people not entitled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from bot.slack.emulator import Message
+from tests.adapters.conftest import ANA, LEA, RAVI, SAM, TOM, Served
+from tests.adapters.test_slack_story import ask, buttons, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def pending_card(served: Served) -> tuple[Message, Message]:
+    await ask(served, TOM, "raise 150 for 14d release prep")
+    return served.dm(SAM)[-1], served.dm(LEA)[-1]
+
+
+def updates_per_message(served: Served) -> Counter[tuple[str, str]]:
+    return Counter(
+        (call.params["channel"], call.params["ts"])
+        for call in served.emu.calls("chat.update")
+        if call.answer.get("ok")
+    )
+
+
+async def test_the_same_click_delivered_twice_decides_once(served: Served) -> None:
+    sam_card, lea_card = await pending_card(served)
+    before = served.cap_of(TOM)
+    payload = served.emu.block_actions(SAM, sam_card, "approve")
+
+    first, second = await asyncio.gather(
+        served.emu.send_interaction(payload), served.emu.send_interaction(payload)
+    )
+    assert first.status == second.status == 200
+    await served.settle()
+
+    assert served.cap_of(TOM) == before + 15_000
+    assert [status for _, status in served.requests()] == ["applied"]
+    assert updates_per_message(served) == {
+        (sam_card.channel, sam_card.ts): 1,
+        (lea_card.channel, lea_card.ts): 1,
+    }
+    answers = [text_of(e) for e in served.emu.ephemerals_for(SAM)]
+    assert sum("You approved" in a for a in answers) == 1
+    assert sum("already approved by Sam Ortiz" in a for a in answers) == 1
+
+
+async def test_approve_and_deny_at_the_same_moment(served: Served) -> None:
+    sam_card, lea_card = await pending_card(served)
+    await served.emu.click(LEA, lea_card, "deny")
+    await served.settle()
+
+    approve, deny = await asyncio.gather(
+        served.emu.click(SAM, sam_card, "approve"),
+        served.emu.submit_view(LEA, {"reason": "not this quarter"}),
+    )
+    assert approve.status == deny.status == 200
+    await served.settle()
+
+    [(request_id, status)] = served.requests()
+    decisions = [
+        a for a, _ in served.audit(f"request:{request_id}") if a.endswith(("approved", "denied"))
+    ]
+    assert len(decisions) == 1
+    assert updates_per_message(served) == {
+        (sam_card.channel, sam_card.ts): 1,
+        (lea_card.channel, lea_card.ts): 1,
+    }
+    if status == "denied":
+        loser = served.emu.last_ephemeral_for(SAM)
+        assert loser is not None
+        assert "already denied by Lea Brandt" in text_of(loser)
+    else:
+        assert deny.json["response_action"] == "errors"
+        assert "already approved by Sam Ortiz" in deny.json["errors"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("who", "says"),
+    [
+        (TOM, "can't decide on your own request"),
+        (RAVI, "Only the owners of software or an admin"),
+        ("stranger@elsewhere.example", "Only the owners of software or an admin"),
+    ],
+)
+async def test_a_click_by_someone_not_entitled(served: Served, who: str, says: str) -> None:
+    sam_card, _ = await pending_card(served)
+    if who.endswith("elsewhere.example"):
+        served.emu.add_user(who, real_name="Stranger")
+    updates = len(served.emu.calls("chat.update"))
+
+    reply = await served.emu.click(who, sam_card, "approve")
+    assert reply.status == 200
+    await served.settle()
+
+    told = served.emu.last_ephemeral_for(who)
+    assert told is not None
+    assert says in text_of(told)
+    assert [status for _, status in served.requests()] == ["pending"]
+    assert len(served.emu.calls("chat.update")) == updates
+    assert buttons(sam_card) == ["approve", "deny"]
+
+
+async def test_an_admin_may_decide(served: Served) -> None:
+    sam_card, _ = await pending_card(served)
+    await served.emu.click(ANA, sam_card, "approve")
+    await served.settle()
+    assert "Approved by Ana Lima" in text_of(sam_card)
+
+
+async def test_a_stranger_gets_a_polite_answer_to_commands(served: Served) -> None:
+    served.emu.add_user("stranger@elsewhere.example", real_name="Stranger")
+    await ask(served, "stranger@elsewhere.example", "status")
+    told = served.emu.last_ephemeral_for("stranger@elsewhere.example")
+    assert told is not None
+    assert "don't have a seat that capdesk knows of" in text_of(told)
+    assert served.requests() == []
