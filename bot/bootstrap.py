@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.connectors.sandbox import SandboxConnector, SandboxOrg, builtin_policy, generate_org
 from bot.connectors.sandbox.sql_state import SqlSandboxState
+from bot.connectors.select import remote_connector
 from bot.settings import Settings, load_settings
 from store.engine import make_engine
 from store.migrate import SchemaOutOfDate, ensure_schema
@@ -82,12 +83,10 @@ def bootstrap(
     clock = clock or SystemClock()
     sandbox = None
     if connector is None:
-        if settings.admin_backend != "sandbox":
-            raise StartupError(
-                f"CAPDESK_ADMIN_BACKEND={settings.admin_backend}: this build has only the "
-                "sandbox connector; the others come with the admin-connectors release"
-            )
-        sandbox = generate_org(settings.sandbox_seed, today=clock.now().date())
+        if settings.admin_backend == "sandbox":
+            sandbox = generate_org(settings.sandbox_seed, today=clock.now().date())
+        else:
+            connector = remote_connector(settings)
     # The policy first: a bad file should stop start-up before any database is created.
     if builtin_policy_only and sandbox is not None:
         policy = builtin_policy(sandbox)

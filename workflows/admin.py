@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Capability(StrEnum):
@@ -23,6 +23,8 @@ class Capability(StrEnum):
     SET_CAP = "set_cap"
     SET_TIER = "set_tier"
     REMOVE_SEAT = "remove_seat"
+    NATIVE_REQUESTS = "native_requests"
+    """The backend has increase requests of its own (`NativeRequestSource`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,20 @@ class HourlyUsage:
     hour: datetime
     spend_cents: int
     commands: int
+
+
+@dataclass(frozen=True, slots=True)
+class NativeIncreaseRequest:
+    """A member's request for a higher spend limit, made in the backend's own product.
+
+    The backend does not say how much more they want, only the limit they hit.
+    """
+
+    id: str
+    email: str
+    created_at: datetime
+    limit_cents: int | None
+    """The monthly limit in force when they asked; None for no limit."""
 
 
 class ConnectorError(Exception):
@@ -110,3 +126,32 @@ class AdminConnector(Protocol):
     def remove_seat(self, email: str, *, idempotency_key: str) -> None:
         """Take a person's seat away."""
         ...
+
+
+@runtime_checkable
+class NativeRequestSource(Protocol):
+    """What a connector with `Capability.NATIVE_REQUESTS` offers besides `AdminConnector`.
+
+    A decision is written back at most once per idempotency key, like every other write.
+    """
+
+    def pending_native_requests(self) -> Iterable[NativeIncreaseRequest]:
+        """Every increase request still waiting for a decision in the backend."""
+        ...
+
+    def approve_native(self, native_id: str, cap_cents: int, *, idempotency_key: str) -> None:
+        """Approve a native request, setting the member's monthly limit to `cap_cents`."""
+        ...
+
+    def deny_native(self, native_id: str, *, idempotency_key: str) -> None:
+        """Deny a native request."""
+        ...
+
+
+def native_requests(connector: AdminConnector) -> NativeRequestSource | None:
+    """The connector as a source of native requests, if it declares the capability."""
+    if Capability.NATIVE_REQUESTS in connector.capabilities and isinstance(
+        connector, NativeRequestSource
+    ):
+        return connector
+    return None

@@ -173,6 +173,8 @@ class OperationKind(StrEnum):
     SET_CAP = "set_cap"
     SET_TIER = "set_tier"
     REMOVE_SEAT = "remove_seat"
+    DENY_NATIVE = "deny_native"
+    """Tell the backend that its own increase request was denied (`workflows.requests.native`)."""
 
 
 class OperationPurpose(StrEnum):
@@ -230,6 +232,8 @@ class Operation:
             return f"set the monthly cap of {self.email} to {format_usd(self.cap_cents)}"
         if self.kind is OperationKind.SET_TIER:
             return f"move {self.email} to the {self.tier} seat tier"
+        if self.kind is OperationKind.DENY_NATIVE:
+            return f"deny the spend-limit increase {self.email} asked for in the admin console"
         return f"remove the seat of {self.email}"
 
 

@@ -219,6 +219,11 @@ class SqlNotifications:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    def depth(self) -> int:
+        """Messages not yet delivered (waiting, being sent or waiting for a retry)."""
+        query = select(func.count()).select_from(_N).where(_N.c.status.in_((_PENDING, _SENDING)))
+        return int(self._s.execute(query).scalar() or 0)
+
     def add(self, outgoing: Outgoing, *, at: datetime) -> None:
         self._s.execute(
             _INSERT_NOTIFICATION,

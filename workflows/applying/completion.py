@@ -27,7 +27,7 @@ def mirror(uow: UnitOfWork, operation: Operation) -> None:
         uow.members.set_seat(operation.email, cap_cents=operation.cap_cents)
     elif operation.kind is OperationKind.SET_TIER:
         uow.members.set_seat(operation.email, tier=operation.tier)
-    else:
+    elif operation.kind is OperationKind.REMOVE_SEAT:
         uow.members.deactivate(operation.email)
 
 
@@ -48,7 +48,8 @@ def complete(
             "attempts": operation.attempts,
         },
     )
-    if operation.request_id is None:
+    # A denial written back to the backend changes neither the seat nor the denied request.
+    if operation.request_id is None or operation.kind is OperationKind.DENY_NATIVE:
         return
     request = uow.requests.get(operation.request_id)
     if request is None:

@@ -19,6 +19,7 @@ from workflows.admin import (
     ConnectorError,
     TransientConnectorError,
     UnsupportedOperation,
+    native_requests,
 )
 from workflows.applying.backoff import RetryPolicy
 from workflows.applying.completion import complete
@@ -38,6 +39,7 @@ from workflows.ports import UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import tell, tell_admins
 from workflows.requests.moves import move
+from workflows.requests.sources import native_id_of
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ NEEDS = {
     OperationKind.SET_CAP: Capability.SET_CAP,
     OperationKind.SET_TIER: Capability.SET_TIER,
     OperationKind.REMOVE_SEAT: Capability.REMOVE_SEAT,
+    OperationKind.DENY_NATIVE: Capability.NATIVE_REQUESTS,
 }
 
 
@@ -86,12 +89,13 @@ class OperationWorker:
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._native = native_requests(connector)
 
     def run_once(self, *, limit: int = 20) -> WorkerReport:
         """Claim up to `limit` due operations and apply them."""
         report = WorkerReport()
-        for operation in self._claim(limit):
-            self._process(operation, report)
+        for operation, native_id in self._claim(limit):
+            self._process(operation, native_id, report)
         return report
 
     def drain(self, *, limit: int = 20, rounds: int = 1000) -> WorkerReport:
@@ -105,15 +109,22 @@ class OperationWorker:
                 getattr(total, name).extend(getattr(report, name))
         return total
 
-    def _claim(self, limit: int) -> list[Operation]:
+    def _claim(self, limit: int) -> list[tuple[Operation, str | None]]:
+        """Due operations, each with the backend's id of the native request behind it, if any."""
         now = self._clock.now()
+        claimed: list[tuple[Operation, str | None]] = []
         with self._uow() as uow:
-            claimed = list(
-                uow.operations.claim_due(now, lease_until=now + self._retry.lease, limit=limit)
-            )
-            for operation in claimed:
-                if operation.purpose is OperationPurpose.APPLY and operation.request_id is not None:
-                    move(
+            for operation in uow.operations.claim_due(
+                now, lease_until=now + self._retry.lease, limit=limit
+            ):
+                request = None
+                applies = operation.purpose is OperationPurpose.APPLY
+                if (
+                    applies
+                    and operation.request_id is not None
+                    and operation.kind is not OperationKind.DENY_NATIVE
+                ):
+                    request = move(
                         uow,
                         operation.request_id,
                         expected=RequestStatus.APPROVED,
@@ -122,16 +133,26 @@ class OperationWorker:
                         at=now,
                         operation=operation.key,
                     )
+                native_id = None
+                if self._native is not None and applies and operation.request_id is not None:
+                    # Only connectors with native requests need the source: no extra read else.
+                    request = request or uow.requests.get(operation.request_id)
+                    if request is not None:
+                        native_id = native_id_of(request.source, self._connector.name)
+                claimed.append((operation, native_id))
             uow.commit()
         return claimed
 
-    def _process(self, operation: Operation, report: WorkerReport) -> None:
-        if NEEDS[operation.kind] not in self._connector.capabilities:
+    def _process(self, operation: Operation, native_id: str | None, report: WorkerReport) -> None:
+        native_write_missing = operation.kind is OperationKind.DENY_NATIVE and (
+            self._native is None or native_id is None
+        )
+        if NEEDS[operation.kind] not in self._connector.capabilities or native_write_missing:
             self._to_manual(operation)
             report.manual.append(operation.id)
             return
         try:
-            self._call(operation)
+            self._call(operation, native_id)
         except UnsupportedOperation:
             self._to_manual(operation)
             report.manual.append(operation.id)
@@ -158,11 +179,19 @@ class OperationWorker:
             self._succeeded(operation)
             report.applied.append(operation.id)
 
-    def _call(self, operation: Operation) -> None:
+    def _call(self, operation: Operation, native_id: str | None) -> None:
         key = operation.key
         if operation.kind is OperationKind.SET_CAP:
             assert operation.cap_cents is not None
-            self._connector.set_cap(operation.email, operation.cap_cents, idempotency_key=key)
+            if self._native is not None and native_id is not None:
+                # Approving the native request sets the limit and closes it in the backend.
+                self._native.approve_native(native_id, operation.cap_cents, idempotency_key=key)
+            else:
+                self._connector.set_cap(operation.email, operation.cap_cents, idempotency_key=key)
+        elif operation.kind is OperationKind.DENY_NATIVE:
+            assert self._native is not None
+            assert native_id is not None
+            self._native.deny_native(native_id, idempotency_key=key)
         elif operation.kind is OperationKind.SET_TIER:
             assert operation.tier is not None
             self._connector.set_tier(operation.email, operation.tier, idempotency_key=key)

@@ -23,6 +23,7 @@ from workflows.requests import texts
 from workflows.requests.announce import card, name_of, tell, update_cards
 from workflows.requests.approvers import may_decide
 from workflows.requests.moves import move
+from workflows.requests.sources import is_native
 from workflows.timefmt import local_time
 
 
@@ -103,6 +104,8 @@ def _deny(
     )
     if denied is None:
         raise _already(uow, request, policy)
+    if is_native(denied.source):
+        uow.operations.add(deny_native_operation(denied, now))
     close_cards(uow, policy, denied, verb="Denied", by=name_of(uow, actor), now=now, note=note)
     return denied
 
@@ -210,6 +213,18 @@ def operation_for(uow: UnitOfWork, request: Request, now: datetime) -> NewOperat
         created_at=now,
         request_id=request.id,
         tier=request.target_tier,
+    )
+
+
+def deny_native_operation(request: Request, now: datetime) -> NewOperation:
+    """Tell the backend that the native request behind `request` was denied."""
+    return NewOperation(
+        key=f"request-{request.id}-deny",
+        kind=OperationKind.DENY_NATIVE,
+        purpose=OperationPurpose.APPLY,
+        email=request.requester,
+        created_at=now,
+        request_id=request.id,
     )
 
 

@@ -27,7 +27,7 @@ class SandboxConnector:
     """
 
     name = "sandbox"
-    capabilities: frozenset[Capability] = frozenset(Capability)
+    capabilities: frozenset[Capability] = frozenset(Capability) - {Capability.NATIVE_REQUESTS}
 
     def __init__(self, org: SandboxOrg, state: SandboxState) -> None:
         self._org = org
