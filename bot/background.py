@@ -15,10 +15,15 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    """A set of running tasks."""
+    """A set of running tasks, at most `concurrency` of them working at once.
 
-    def __init__(self) -> None:
+    The limit keeps a burst of clicks from filling the CPU with domain work while new requests
+    wait to be acknowledged; the rest wait their turn in memory.
+    """
+
+    def __init__(self, *, concurrency: int = 4) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
 
     def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
         """Start `work` now and keep a reference until it ends."""
@@ -35,9 +40,9 @@ class Background:
     def running(self) -> int:
         return len(self._tasks)
 
-    @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None], name: str) -> None:
-        try:
-            await work
-        except Exception:
-            log.exception("background task %s failed", name)
+    async def _guarded(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        async with self._slots:
+            try:
+                await work
+            except Exception:
+                log.exception("background task %s failed", name)

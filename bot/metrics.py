@@ -30,10 +30,29 @@ class _OutboxDepth(Collector):
         yield family
 
 
+class _Backlog(Collector):
+    """Work acknowledged to a platform and not yet done, in this process."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "capdesk_background_tasks", "Acknowledged requests still being worked on"
+        )
+        family.add_metric([], self._count())
+        yield family
+
+
 class Metrics:
     """The counters the adapters bump, in a registry of their own (one per app)."""
 
-    def __init__(self, uow: Callable[[], SqlUnitOfWork] | None = None) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], SqlUnitOfWork] | None = None,
+        *,
+        backlog: Callable[[], int] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "capdesk_requests",
@@ -52,6 +71,8 @@ class Metrics:
         )
         if uow is not None:
             self.registry.register(_OutboxDepth(uow))
+        if backlog is not None:
+            self.registry.register(_Backlog(backlog))
 
     def request(self, platform: str, kind: str) -> None:
         self._requests.labels(platform, kind).inc()

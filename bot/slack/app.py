@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
@@ -29,6 +29,11 @@ class Slack:
     bolt: AsyncApp
     surface: Surface
     notifier: SlackNotifier
+
+    async def close(self) -> None:
+        """Close the Web API client's connections."""
+        if self.surface.client.session is not None:
+            await self.surface.client.session.close()
 
     async def handle(self, request: web.Request) -> web.Response:
         """`POST /slack/events`: verified by Bolt (401 on a bad signature), then dispatched."""
@@ -65,7 +70,7 @@ def build_slack(
     Without a signing secret (Socket Mode) requests come over Slack's websocket instead and
     carry no signature to verify.
     """
-    client = web_client(token=token, base_url=app.settings.slack_api_url)
+    client = web_client(token=token, base_url=app.settings.slack_api_url, session=ClientSession())
     directory = SlackDirectory(client, app.uow)
     surface = Surface(
         app=app,

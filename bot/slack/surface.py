@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.background import Background
 from bot.bootstrap import Capdesk
@@ -36,6 +37,16 @@ class Surface:
     background: Background
     metrics: Metrics
     wake_outbox: Callable[[], None]
+
+    async def reply(self, response_url: str, message: Message) -> None:
+        """Answer only the person, through the `response_url` Slack gave with their request.
+
+        The client's session is reused: a session per answer costs more than the answer.
+        """
+        webhook = AsyncWebhookClient(response_url, session=self.client.session, timeout=10)
+        response = await webhook.send_dict(ephemeral(message))
+        if response.status_code >= 400:
+            self.metrics.slack_api_error("response_url", str(response.status_code))
 
 
 def ephemeral(message: Message) -> dict[str, Any]:

@@ -10,11 +10,11 @@ import asyncio
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.forms import extension_of, open_deny_form, open_request_form
 from bot.slack.home import publish_home
-from bot.slack.surface import UNKNOWN_PERSON, Surface, ephemeral, refusal
+from bot.slack.surface import UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
 from workflows.clicks import Click, press
 from workflows.errors import Refusal
@@ -28,19 +28,13 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
     """Listen for every button the domain's messages carry."""
 
     @bolt.action(ACTION_IDS)
-    async def clicked(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    async def clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Acknowledge at once; act, then answer only the person who clicked."""
         await ack()
-        surface.background.spawn(
-            _click(surface, body=body, action=action, respond=respond), name="button click"
-        )
+        surface.background.spawn(_click(surface, body=body, action=action), name="button click")
 
 
-async def _click(
-    surface: Surface, *, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-) -> None:
+async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, Any]) -> None:
     user_id = body["user"]["id"]
     trigger_id = body.get("trigger_id", "")
     on_home = (body.get("view") or {}).get("type") == "home"
@@ -50,7 +44,7 @@ async def _click(
             view = result_modal(title=message.title, text=message.text)
             await surface.client.views_open(trigger_id=trigger_id, view=view)
         else:
-            await respond(**ephemeral(message))
+            await surface.reply(body["response_url"], message)
 
     email = await surface.directory.email_of(user_id)
     if email is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.forms import open_request_form
-from bot.slack.surface import UNKNOWN_PERSON, Surface, ephemeral, refusal
+from bot.slack.surface import UNKNOWN_PERSON, Surface, refusal
 from workflows.commands import run_command
 from workflows.errors import Refusal
 from workflows.model import RequestKind
@@ -22,7 +22,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
     """Listen for the slash command."""
 
     @bolt.command(COMMAND)
-    async def capdesk(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def capdesk(ack: AsyncAck, command: dict[str, Any]) -> None:
         """Acknowledge within Slack's 3 seconds; the reply follows as an ephemeral message."""
         await ack()
         surface.background.spawn(
@@ -31,18 +31,18 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
                 user_id=command["user_id"],
                 text=command.get("text") or "",
                 trigger_id=command.get("trigger_id") or "",
-                respond=respond,
+                response_url=command["response_url"],
             ),
             name="slash command",
         )
 
 
 async def _run(
-    surface: Surface, *, user_id: str, text: str, trigger_id: str, respond: AsyncRespond
+    surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
 ) -> None:
     email = await surface.directory.email_of(user_id)
     if email is None:
-        await respond(**ephemeral(UNKNOWN_PERSON))
+        await surface.reply(response_url, UNKNOWN_PERSON)
         return
     app = surface.app
     now = app.clock.now()
@@ -68,7 +68,7 @@ async def _run(
             run_command, app.uow, app.policy, email=email, text=text, now=now
         )
     except Refusal as exc:
-        await respond(**ephemeral(refusal(str(exc))))
+        await surface.reply(response_url, refusal(str(exc)))
         return
-    await respond(**ephemeral(reply))
+    await surface.reply(response_url, reply)
     surface.wake_outbox()
