@@ -45,7 +45,6 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -63,7 +62,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.web.async_client import AsyncWebClient
 
-bolt = AsyncApp(client=AsyncWebClient(token=sys.argv[2], base_url=sys.argv[3]), signing_secret=sys.argv[4])
+client = AsyncWebClient(token=sys.argv[2], base_url=sys.argv[3])
+bolt = AsyncApp(client=client, signing_secret=sys.argv[4])
 
 @bolt.action(re.compile(".*"))
 async def only_ack(ack):

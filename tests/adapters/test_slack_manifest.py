@@ -37,7 +37,8 @@ def test_scopes_are_the_minimal_set(manifest: dict[str, Any]) -> None:
 def test_every_url_is_the_one_endpoint(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
     urls = [c["url"] for c in manifest["features"]["slash_commands"]]
-    urls += [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
+    urls.append(settings["event_subscriptions"]["request_url"])
+    urls.append(settings["interactivity"]["request_url"])
     assert all(url.endswith("/slack/events") for url in urls)
     assert settings["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
