@@ -1,5 +1,8 @@
 """`capdesk demo`: the sandbox story told in the terminal, through the real domain and store.
 
+The story: a request, its approval, the applied change, refusals, an automatic approval, the
+admins' alert digest, and a temporary grant warned about and reverted.
+
 Every message is delivered through the notifications outbox to a console "platform" and
 printed as its recipient would read it; every change goes through the outbox worker to the
 sandbox backend, whose state is read back to show the effect.
@@ -7,6 +10,7 @@ sandbox backend, whose state is read back to show the effect.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from rich.console import Console
@@ -17,12 +21,15 @@ from bot.bootstrap import Capdesk, bootstrap
 from bot.console.notifier import ConsoleNotifier
 from bot.console.render import render_delivery
 from bot.settings import load_settings
+from workflows.alerts.digest import send_digests
+from workflows.alerts.running import run_alerts
+from workflows.alerts.texts import HEADINGS
 from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.clock import ManualClock
 from workflows.commands import run_command
 from workflows.delivery import deliver_pending
 from workflows.errors import Refusal
-from workflows.messages import Message, Outgoing, Recipient
+from workflows.messages import ADMIN_CHANNEL, Message, Outgoing, Recipient
 from workflows.model import Request, Verdict
 from workflows.money import format_usd
 from workflows.requests.deciding import decide
@@ -103,6 +110,25 @@ class Demo:
         )
         self.deliver()
 
+    def alerts(self) -> None:
+        """One evaluation of the rules and the admins' digest; members' DMs are only counted."""
+        now = self.clock.now()
+        run = run_alerts(self.app.uow, self.app.policy, now=now)
+        kinds = Counter(HEADINGS[f.kind].lower() for f in run.fired)
+        self.narrate(
+            f"{len(run.fired)} alert(s) fired: "
+            + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+            + "."
+        )
+        send_digests(self.app.uow, self.app.policy, now=now, only={ADMIN_CHANNEL})
+        view = _ChannelsOnly(self.notifier)
+        deliver_pending(self.app.uow, view, self.clock)
+        self.narrate(
+            f"Also sent {sum(view.direct.values())} direct message(s) to members: "
+            + ", ".join(f"{count} {kind}" for kind, count in sorted(view.direct.items()))
+            + "."
+        )
+
     def backend_says(self, email: str) -> None:
         remote = next(m for m in self.app.connector.list_members() if m.email == email)
         cap = (
@@ -166,16 +192,42 @@ class Demo:
         self.types(RAVI, "raise 20 for 7d board bring-up")
         self.apply()
 
-        self.step("8. Thirteen days later Eve is told her grant ends tomorrow")
+        self.step("8. capdesk checks its alert rules and posts the admins' digest")
+        self.alerts()
+
+        self.step("9. Thirteen days later Eve is told her grant ends tomorrow")
         self.clock.advance(timedelta(days=13))
         warn_ending_grants(self.app.uow(), self.app.policy, now=self.clock.now())
         self.deliver()
 
-        self.step("9. At the end of the grant it reverts by itself")
+        self.step("10. At the end of the grant it reverts by itself")
         self.clock.advance(timedelta(days=1, hours=1))
         expire_grants(self.app.uow(), now=self.clock.now())
         self.apply()
         self.backend_says(EVE)
+
+
+class _ChannelsOnly:
+    """Prints what goes to channels; direct messages are counted by kind, to keep it short."""
+
+    def __init__(self, shown: ConsoleNotifier) -> None:
+        self._shown = shown
+        self.direct: Counter[str] = Counter()
+
+    def deliver(self, outgoing: Outgoing, *, replaces: str | None) -> str:
+        if outgoing.recipient.kind == "member":
+            self.direct[_DM_KINDS.get(outgoing.message.kind, outgoing.message.kind)] += 1
+            return f"counted-{sum(self.direct.values())}"
+        return self._shown.deliver(outgoing, replaces=replaces)
+
+
+_DM_KINDS = {
+    "alert_cap_near": "near-cap nudges",
+    "alert_forecast": "forecast nudges",
+    "alert_idle_seat": "idle-seat questions",
+    "alert_after_hours": "after-hours notes",
+    "digest": "owners' digests",
+}
 
 
 def run_demo(console: Console, *, database_url: str, seed: int, start: datetime) -> None:

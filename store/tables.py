@@ -33,6 +33,8 @@ class MemberRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     external_id: str = Field(default="", max_length=200)
     active: bool = True
+    first_seen: date | None = None
+    """The day the alert rules first saw the seat: its idle clock when it was never used."""
 
 
 class SeatRow(SQLModel, table=True):
@@ -230,13 +232,33 @@ class AlertFiringRow(SQLModel, table=True):
     """A rule that fired for a subject in a period; the key makes cooldowns hold everywhere."""
 
     __tablename__ = "alert_firing"
-    __table_args__ = (UniqueConstraint("rule_id", "subject", "period"),)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject", "period"),
+        # Only the few firings still waiting for a digest are indexed.
+        Index(
+            "ix_alert_firing_admins_waiting",
+            "admins_waiting_since",
+            sqlite_where=text("admins_waiting_since IS NOT NULL"),
+            postgresql_where=text("admins_waiting_since IS NOT NULL"),
+        ),
+        Index(
+            "ix_alert_firing_owners_waiting",
+            "group_name",
+            sqlite_where=text("owners_waiting_since IS NOT NULL"),
+            postgresql_where=text("owners_waiting_since IS NOT NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     rule_id: str = Field(max_length=64)
     subject: str = Field(max_length=320)
     period: str = Field(max_length=64)
     fired_at: datetime = _utc(index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    group_name: str | None = Field(default=None, max_length=64)
+    admins_waiting_since: datetime | None = _utc(nullable=True)
+    """Set while the firing waits for the admins' digest."""
+    owners_waiting_since: datetime | None = _utc(nullable=True)
+    """Set while the firing waits for its group owners' digest."""
 
 
 class AuditRow(SQLModel, table=True):

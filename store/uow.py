@@ -8,12 +8,15 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.repositories.alerts import SqlAlerts
 from store.repositories.audit import SqlAudit
+from store.repositories.chat import SqlChatIdentities, SqlInboundEvents
 from store.repositories.groups import SqlGroups
 from store.repositories.members import SqlMembers, SqlUsage
 from store.repositories.outbox import SqlNotifications, SqlOperations
 from store.repositories.requests import SqlDecisions, SqlGrants, SqlRequests
 from workflows.ports import (
+    AlertRepository,
     AuditLog,
     DecisionRepository,
     GrantRepository,
@@ -39,6 +42,9 @@ class SqlUnitOfWork:
     operations: OperationRepository
     notifications: NotificationRepository
     audit: AuditLog
+    alerts: AlertRepository
+    identities: SqlChatIdentities
+    inbound: SqlInboundEvents
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
@@ -55,6 +61,9 @@ class SqlUnitOfWork:
         self.operations = SqlOperations(self.session)
         self.notifications = SqlNotifications(self.session)
         self.audit = SqlAudit(self.session)
+        self.alerts = SqlAlerts(self.session)
+        self.identities = SqlChatIdentities(self.session)
+        self.inbound = SqlInboundEvents(self.session)
         return self
 
     def __exit__(

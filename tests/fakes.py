@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -25,6 +25,15 @@ from workflows.admin import (
     HourlyUsage,
     RemoteMember,
     UnsupportedOperation,
+)
+from workflows.alerts.records import (
+    Audience,
+    FiringRecord,
+    GroupStanding,
+    HourSpike,
+    MemberQuery,
+    MemberStanding,
+    NewFiring,
 )
 from workflows.applying.worker import OperationWorker
 from workflows.clock import ManualClock
@@ -50,6 +59,7 @@ from workflows.model import (
 )
 from workflows.policy import Policy
 from workflows.ports import (
+    AlertRepository,
     AuditLog,
     Conflict,
     DecisionRepository,
@@ -87,6 +97,15 @@ class FakeNotification:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FakeFiring:
+    """A row of the alert firings, with the audiences it still waits for."""
+
+    record: FiringRecord
+    admins_waiting: datetime | None = None
+    owners_waiting: datetime | None = None
+
+
 @dataclass(slots=True)
 class _State:
     """Everything the store holds. Records are immutable, so copying the containers is enough."""
@@ -103,6 +122,8 @@ class _State:
     notifications: dict[int, FakeNotification] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     last_id: dict[str, int] = field(default_factory=dict)
+    first_seen: dict[str, date] = field(default_factory=dict)
+    firings: dict[tuple[str, str, str], FakeFiring] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(**{f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)})
@@ -464,6 +485,9 @@ _PENDING, _SENDING, _DELIVERED, _DROPPED = "pending", "sending", "delivered", "d
 
 
 class FakeNotifications(_Repo):
+    def depth(self) -> int:
+        return sum(1 for n in self._s.notifications.values() if n.status in (_PENDING, _SENDING))
+
     def add(self, outgoing: Outgoing, *, at: datetime) -> None:
         state = self._w
         item = FakeNotification(
@@ -548,6 +572,149 @@ class FakeAudit(_Repo):
         return [e for e in self._s.audit if e.subject == subject]
 
 
+class FakeAlerts(_Repo):
+    """The alert queries answered in Python over the fake store, as the SQL answers them."""
+
+    def _group_of(self) -> dict[str, str]:
+        return {m: g.name for g in self._s.groups.values() for m in g.members}
+
+    def _spent(self, since: date, today: date) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for (who, day), row in self._s.daily.items():
+            if since <= day <= today:
+                totals[who] = totals.get(who, 0) + row.spend_cents
+        return totals
+
+    def note_new_seats(self, today: date) -> None:
+        state = self._w
+        for email in state.members:
+            state.first_seen.setdefault(email, today)
+
+    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
+        state = self._s
+        spent = self._spent(query.month_start, query.today)
+        last: dict[str, date] = {}
+        for (who, day), row in state.daily.items():
+            if day <= query.today and (row.spend_cents > 0 or row.commands > 0):
+                last[who] = max(day, last.get(who, day))
+        groups = self._group_of()
+        found = []
+        for email, m in sorted(state.members.items()):
+            if not m.active:
+                continue
+            paid = spent.get(email, 0)
+            active = last.get(email, state.first_seen.get(email))
+            near = (
+                query.near_cap_bp is not None
+                and m.cap_cents > 0
+                and paid * 10000 >= m.cap_cents * query.near_cap_bp
+            )
+            over = (
+                query.forecast_factor is not None
+                and m.cap_cents > 0
+                and paid * query.forecast_factor > m.cap_cents
+            )
+            idle = (
+                query.idle_since is not None and active is not None and active <= query.idle_since
+            )
+            if near or over or idle:
+                found.append(
+                    MemberStanding(email, m.name, groups.get(email), m.cap_cents, paid, active)
+                )
+        return found
+
+    def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
+        spent = self._spent(month_start, today)
+        return [
+            GroupStanding(g.name, g.budget_cents, sum(spent.get(m, 0) for m in g.members))
+            for g in sorted(self._s.groups.values(), key=lambda g: g.name)
+            if g.budget_cents is not None
+        ]
+
+    def hourly_spikes(
+        self, hours: Sequence[datetime], *, min_commands: int | None, min_spend_cents: int | None
+    ) -> Sequence[HourSpike]:
+        wanted = set(hours)
+        groups = self._group_of()
+        state = self._s
+        spikes = []
+        for (who, hour), row in sorted(state.hourly.items()):
+            member = state.members.get(who)
+            if member is None or not member.active or hour not in wanted:
+                continue
+            if (min_commands is not None and row.commands >= min_commands) or (
+                min_spend_cents is not None and row.spend_cents >= min_spend_cents
+            ):
+                spikes.append(
+                    HourSpike(
+                        who, member.name, groups.get(who), hour, row.commands, row.spend_cents
+                    )
+                )
+        return spikes
+
+    def top_spenders(
+        self, *, month_start: date, today: date, limit: int, group: str | None = None
+    ) -> Sequence[MemberStanding]:
+        groups = self._group_of()
+        spent = self._spent(month_start, today)
+        ranked = sorted(
+            (
+                MemberStanding(e, m.name, groups.get(e), m.cap_cents, spent[e], None)
+                for e, m in self._s.members.items()
+                if e in spent and (group is None or groups.get(e) == group)
+            ),
+            key=lambda m: (-m.spent_cents, m.email),
+        )
+        return ranked[:limit]
+
+    def claim(
+        self, firings: Sequence[NewFiring], *, now: datetime, again_after: timedelta | None
+    ) -> Sequence[tuple[str, str, str]]:
+        state = self._w
+        claimed = []
+        for key, firing in sorted({f.key: f for f in firings}.items()):
+            old = state.firings.get(key)
+            if old is not None and (again_after is None or old.record.fired_at > now - again_after):
+                continue
+            state.firings[key] = FakeFiring(
+                FiringRecord(*key, group=firing.group, fired_at=now, details=firing.details),
+                admins_waiting=now if firing.admins else None,
+                owners_waiting=now if firing.owners else None,
+            )
+            claimed.append(key)
+        return claimed
+
+    def fired(self, rule_id: str, subjects: Collection[str]) -> Sequence[FiringRecord]:
+        wanted = set(subjects)
+        return [
+            f.record
+            for key, f in sorted(self._s.firings.items())
+            if key[0] == rule_id and key[1] in wanted
+        ]
+
+    def take_digest(
+        self, audience: Audience, *, now: datetime, group: str | None = None
+    ) -> Sequence[FiringRecord]:
+        state = self._w
+        taken = []
+        for key, f in sorted(state.firings.items()):
+            since = f.admins_waiting if audience == "admins" else f.owners_waiting
+            if since is None or since > now or (group is not None and f.record.group != group):
+                continue
+            if audience == "admins":
+                state.firings[key] = replace(f, admins_waiting=None)
+            else:
+                state.firings[key] = replace(f, owners_waiting=None)
+            taken.append(f.record)
+        return sorted(taken, key=lambda r: (r.fired_at, r.key))
+
+    def latest_usage_day(self) -> date | None:
+        return max((day for _, day in self._s.daily), default=None)
+
+    def all(self) -> list[FiringRecord]:
+        return [f.record for _, f in sorted(self._s.firings.items())]
+
+
 class FakeUnitOfWork:
     """The whole store in memory, with transactions that really roll back."""
 
@@ -560,6 +727,7 @@ class FakeUnitOfWork:
     operations: OperationRepository
     notifications: NotificationRepository
     audit: AuditLog
+    alerts: AlertRepository
 
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
@@ -576,6 +744,8 @@ class FakeUnitOfWork:
         self.operations = FakeOperations(self)
         self.notifications = self._outbox
         self.audit = FakeAudit(self)
+        self.firings = FakeAlerts(self)
+        self.alerts = self.firings
         for member in members:
             self._committed.members[member.email.lower()] = replace(
                 member, email=member.email.lower()

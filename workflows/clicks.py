@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from workflows.alerts import clicks as alert_clicks
 from workflows.applying.admin_actions import confirm_manual, retry_operation
 from workflows.errors import Refusal
 from workflows.messages import Message, Verb
@@ -89,6 +90,11 @@ HANDLERS: dict[Verb, ClickHandler] = {
     Verb.CANCEL: _cancel,
     Verb.CONFIRM_MANUAL: _confirm,
     Verb.RETRY_OPERATION: _retry,
+    Verb.NUDGE: alert_clicks.nudge,
+    Verb.RECLAIM_SEAT: alert_clicks.reclaim,
+    Verb.KEEP_SEAT: alert_clicks.keep,
+    Verb.RELEASE_SEAT: alert_clicks.release,
+    Verb.OPEN_REQUESTS: alert_clicks.open_requests,
 }
 
 

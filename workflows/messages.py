@@ -39,6 +39,18 @@ class Verb(StrEnum):
     CONFIRM_MANUAL = "confirm_manual"
     EXTEND = "extend"
     REQUEST_MORE = "request_more"
+    RAISE_CAP = "raise_cap"
+    """An admin or owner sets a member's cap (a form first); the value is the member's email."""
+    NUDGE = "nudge"
+    """Send the member a note on their usage; the value is their email."""
+    RECLAIM_SEAT = "reclaim_seat"
+    """An admin takes an idle seat back; the value is the member's email."""
+    KEEP_SEAT = "keep_seat"
+    """The holder of an idle seat keeps it; the value is their email."""
+    RELEASE_SEAT = "release_seat"
+    """The holder of an idle seat gives it up; the value is their email."""
+    OPEN_REQUESTS = "open_requests"
+    """List a group's open requests; the value is the group's name."""
 
 
 class Action(_Frozen):
@@ -58,8 +70,38 @@ class Progress(_Frozen):
     limit_cents: int
 
 
+class Section(_Frozen):
+    """A paragraph with at most one button beside it: one item of a digest, or a heading."""
+
+    text: str
+    action: Action | None = None
+    heading: bool = False
+
+
+class Bar(_Frozen):
+    """One bar of a chart: an amount, and the limit it is measured against, if any."""
+
+    label: str
+    value_cents: int
+    limit_cents: int | None = None
+
+
+class BarPanel(_Frozen):
+    """A titled set of bars, such as spend by group against budget."""
+
+    title: str
+    bars: tuple[Bar, ...]
+
+
+class Chart(_Frozen):
+    """A picture that goes with a message; platforms render it (PNG for Slack, text here)."""
+
+    title: str
+    panels: tuple[BarPanel, ...]
+
+
 class Message(_Frozen):
-    """What one person or channel reads: a title, some text, facts, a bar and buttons."""
+    """What one person or channel reads: a title, some text, facts, a bar, buttons, a chart."""
 
     kind: str
     title: str
@@ -68,6 +110,8 @@ class Message(_Frozen):
     progress: Progress | None = None
     actions: tuple[Action, ...] = ()
     footer: str = ""
+    sections: tuple[Section, ...] = ()
+    chart: Chart | None = None
 
 
 class Recipient(_Frozen):

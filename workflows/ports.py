@@ -6,13 +6,22 @@ compare-and-set: it names the state it expects and reports whether it won.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
 from workflows.admin import DailyUsage, HourlyUsage
+from workflows.alerts.records import (
+    Audience,
+    FiringRecord,
+    GroupStanding,
+    HourSpike,
+    MemberQuery,
+    MemberStanding,
+    NewFiring,
+)
 from workflows.messages import Outgoing, Recipient
 from workflows.model import (
     Attempt,
@@ -271,6 +280,10 @@ class PendingDelivery:
 class NotificationRepository(Protocol):
     """The notifications outbox."""
 
+    def depth(self) -> int:
+        """Messages not yet delivered (waiting, being sent or waiting for a retry)."""
+        ...
+
     def add(self, outgoing: Outgoing, *, at: datetime) -> None:
         """Queue a message for delivery."""
         ...
@@ -306,6 +319,62 @@ class NotificationRepository(Protocol):
         ...
 
 
+class AlertRepository(Protocol):
+    """The store as the alert rules see it: candidates found by set-based SQL, firings kept."""
+
+    def note_new_seats(self, today: date) -> None:
+        """Remember `today` as the first day of every seat not seen before (idle-seat clock)."""
+        ...
+
+    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
+        """Active members meeting any one of the query's conditions, by email."""
+        ...
+
+    def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
+        """Every group with a budget and its members' spend from `month_start` to `today`."""
+        ...
+
+    def hourly_spikes(
+        self, hours: Sequence[datetime], *, min_commands: int | None, min_spend_cents: int | None
+    ) -> Sequence[HourSpike]:
+        """Active members' usage in any of `hours` (UTC starts) at or over either limit."""
+        ...
+
+    def top_spenders(
+        self, *, month_start: date, today: date, limit: int, group: str | None = None
+    ) -> Sequence[MemberStanding]:
+        """The members who spent most this month (of one group, if given), biggest first."""
+        ...
+
+    def claim(
+        self, firings: Sequence[NewFiring], *, now: datetime, again_after: timedelta | None
+    ) -> Sequence[tuple[str, str, str]]:
+        """Record firings and return the keys that fire now.
+
+        A key fires when it is new, or when it last fired at least `again_after` ago (with None,
+        never again). Concurrent transactions claiming one key: exactly one of them gets it.
+        A key that fires again waits for its digests again.
+        """
+        ...
+
+    def fired(self, rule_id: str, subjects: Collection[str]) -> Sequence[FiringRecord]:
+        """Stored firings of a rule about any of these subjects."""
+        ...
+
+    def take_digest(
+        self, audience: Audience, *, now: datetime, group: str | None = None
+    ) -> Sequence[FiringRecord]:
+        """The firings waiting for an audience's digest (the owners': of `group`), oldest first.
+
+        They stop waiting: a digest that is taken once is never taken again.
+        """
+        ...
+
+    def latest_usage_day(self) -> date | None:
+        """The newest day with synced usage, if any."""
+        ...
+
+
 class AuditLog(Protocol):
     """The append-only audit log."""
 
@@ -330,6 +399,7 @@ class UnitOfWork(Protocol):
     operations: OperationRepository
     notifications: NotificationRepository
     audit: AuditLog
+    alerts: AlertRepository
 
     def __enter__(self) -> Self: ...
 

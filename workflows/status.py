@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
+from workflows.alerts.forecast import month_projection
 from workflows.errors import Refusal
 from workflows.messages import Action, Fact, Message, Progress, Verb
 from workflows.model import RequestKind, RequestStatus
@@ -18,13 +18,9 @@ _OPEN = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.APPLYING)
 
 
 def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int:
-    """Spend so far scaled to the whole month by elapsed days (a plain linear projection)."""
-    local = now.astimezone(policy.org.zone)
-    days_in_month = calendar.monthrange(local.year, local.month)[1]
-    elapsed = (local.day - 1) + local.hour / 24 + local.minute / 1440
-    if elapsed < 1:
-        return spent_cents
-    return round(spent_cents * days_in_month / elapsed)
+    """Spend so far projected to the month end, weighting working days, as the forecast rule
+    does (`workflows.alerts.forecast`)."""
+    return month_projection(now, policy.org).project(spent_cents)
 
 
 def status_of(uow: UnitOfWork, policy: Policy, *, email: str, now: datetime) -> Message:

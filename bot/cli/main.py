@@ -6,11 +6,13 @@ import logging
 
 import click
 
+from bot.cli.alerts import alerts, digest
 from bot.cli.context import CliContext
 from bot.cli.db import db
 from bot.cli.demo import demo
 from bot.cli.lists import members, requests
 from bot.cli.policy import policy
+from bot.cli.serve import serve
 from bot.cli.sync import sync
 
 
@@ -23,5 +25,5 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = CliContext()
 
 
-for command in (db, demo, members, policy, requests, sync):
+for command in (alerts, db, demo, digest, members, policy, requests, serve, sync):
     cli.add_command(command)

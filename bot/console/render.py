@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from workflows.messages import Action, Fact, Message, Outgoing, Progress
+from workflows.messages import Action, Chart, Fact, Message, Outgoing, Progress, Section
 from workflows.money import format_usd
 
 BAR_WIDTH = 20
@@ -34,6 +34,8 @@ def render_delivery(outgoing: Outgoing, *, recipient_label: str) -> RenderableTy
 def plain_text(message: Message) -> str:
     """The same content as the panel, as plain text; sections are separated by a blank line."""
     sections = ["\n".join(part for part in (message.title, message.text) if part)]
+    if message.sections:
+        sections.append("\n".join(_section(s).plain for s in message.sections))
     if message.facts:
         width = max(len(fact.label) for fact in message.facts)
         sections.append("\n".join(f"{f.label.ljust(width)}  {f.value}" for f in message.facts))
@@ -43,6 +45,8 @@ def plain_text(message: Message) -> str:
         sections.append(_buttons(message.actions).plain)
     if message.footer:
         sections.append(message.footer)
+    if message.chart is not None:
+        sections.append("\n".join(line.plain for line in _chart(message.chart)))
     return "\n\n".join(sections)
 
 
@@ -50,6 +54,8 @@ def _panel(message: Message, *, title: str | None) -> Panel:
     parts: list[RenderableType] = [Text(message.title, style="bold")]
     if message.text:
         parts.append(Text(message.text))
+    if message.sections:
+        parts += [Text(), *(_section(s) for s in message.sections)]
     if message.facts:
         parts += [Text(), _facts(message.facts)]
     if message.progress is not None:
@@ -58,6 +64,8 @@ def _panel(message: Message, *, title: str | None) -> Panel:
         parts += [Text(), _buttons(message.actions)]
     if message.footer:
         parts += [Text(), Text(message.footer, style="dim")]
+    if message.chart is not None:
+        parts += [Text(), *_chart(message.chart)]
     return Panel(Group(*parts), title=title, title_align="left")
 
 
@@ -90,3 +98,36 @@ def _buttons(actions: Sequence[Action]) -> Text:
             buttons.append("  ")
         buttons.append(f"[ {action.label} ]", style=_BUTTON_STYLES[action.style])
     return buttons
+
+
+def _section(section: Section) -> Text:
+    """A digest heading in bold, or an item with its button after it."""
+    if section.heading:
+        return Text(section.text, style="bold underline")
+    line = Text(f"• {section.text}")
+    if section.action is not None:
+        line.append("  ").append_text(_buttons([section.action]))
+    return line
+
+
+def _chart(chart: Chart) -> list[Text]:
+    """Each panel as labelled bars against the largest amount; `|` marks a bar's limit."""
+    lines = [Text(f"Chart: {chart.title}", style="bold")]
+    for panel in chart.panels:
+        lines.append(Text(panel.title, style="italic"))
+        scale = max([max(b.value_cents, b.limit_cents or 0) for b in panel.bars] or [1]) or 1
+        width = max((len(b.label) for b in panel.bars), default=0)
+        for bar in panel.bars:
+            filled = bar.value_cents * BAR_WIDTH // scale
+            cells = ["█" if i < filled else "░" for i in range(BAR_WIDTH)]
+            if bar.limit_cents:
+                mark = min(BAR_WIDTH - 1, bar.limit_cents * BAR_WIDTH // scale)
+                cells[mark] = "|"
+            limit = f" of {format_usd(bar.limit_cents)}" if bar.limit_cents else ""
+            over = bar.limit_cents is not None and bar.value_cents > bar.limit_cents
+            lines.append(
+                Text(f"  {bar.label.ljust(width)}  ")
+                .append("".join(cells), style="red" if over else "cyan")
+                .append(f" {format_usd(bar.value_cents)}{limit}")
+            )
+    return lines

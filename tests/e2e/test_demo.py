@@ -167,12 +167,12 @@ def steps(demo_run: DemoRun) -> dict[int, Step]:
     return parse(demo_run.output)[1]
 
 
-def test_the_demo_runs_cleanly_and_tells_nine_steps(demo_run: DemoRun) -> None:
+def test_the_demo_runs_cleanly_and_tells_ten_steps(demo_run: DemoRun) -> None:
     assert demo_run.exit_code == 0, demo_run.stderr or demo_run.output
     assert demo_run.stderr == ""
     assert "\x1b[" not in demo_run.output  # no colour codes when the output is not a terminal
     opening, steps = parse(demo_run.output)
-    assert sorted(steps) == list(range(1, 10))
+    assert sorted(steps) == list(range(1, 11))
     banner = opening.panels[0].body
     assert "capdesk demo · sandbox org (seed 7): 121 people in 5 groups" in banner
     assert "Mon 23 Nov 2026 10:30 CET" in banner  # 09:30 UTC told in the org's time zone
@@ -344,20 +344,49 @@ def test_step_7_a_small_increase_is_approved_by_the_policy(steps: dict[int, Step
     assert not [p for p in step.panels if "Approve ]" in p.body]  # no person was asked
 
 
-def test_step_8_eve_is_warned_her_grant_ends_with_an_extension_button(
+def test_step_8_the_admins_get_the_digest_and_the_after_hours_alerts_at_once(
     steps: dict[int, Step],
 ) -> None:
     step = steps[8]
+    assert step.lines[0].startswith("26 alert(s) fired: after-hours spikes 2,")
+    assert step.lines[-1] == (
+        "Also sent 11 direct message(s) to members: 4 idle-seat questions, 7 near-cap nudges."
+    )
+    channel = step.titled("#admin channel")
+    immediate, digest = channel[:-1], channel[-1]
+    assert [p.body.split(":")[0] for p in immediate] == ["After-hours spikes"] * 2
+    assert all(p.body.endswith("[ Nudge ]") for p in immediate)
+    body = digest.body
+    assert body.startswith(
+        "capdesk digest for the admins · Mon 23 Nov 16 alerts since the last digest"
+    )
+    # Grouped by rule, the most urgent kind first, every item with its button.
+    order = [
+        body.index(h)
+        for h in ("Groups near their budget ·", "Forecast to overrun ·", "Idle seats ·")
+    ]
+    assert order == sorted(order)
+    assert "software: $3,996.08 of its $4,250 budget (94%) [ Open requests ]" in body
+    assert "past the time to reclaim [ Reclaim seat ]" in body
+    assert "Chart: Spend this month (November 2026) Spend by group against budget" in body
+    assert "Top spenders against their cap" in body
+    assert [p.title for p in step.panels] == ["#admin channel"] * 3  # members' DMs only counted
+
+
+def test_step_9_eve_is_warned_her_grant_ends_with_an_extension_button(
+    steps: dict[int, Step],
+) -> None:
+    step = steps[9]
     warning = step.panel("DM to Eve Novak")
     assert warning.body.startswith("Your +$150 a month ends Mon 7 Dec 10:30")
     assert warning.body.endswith("[ Ask for an extension ]")
     assert [p.title for p in step.panels] == ["DM to Eve Novak"]  # Ravi's grant already ended
 
 
-def test_step_9_the_grant_reverts_and_the_backend_shows_the_old_cap(
+def test_step_10_the_grant_reverts_and_the_backend_shows_the_old_cap(
     steps: dict[int, Step],
 ) -> None:
-    step = steps[9]
+    step = steps[10]
     assert step.lines == ["The outbox worker applied 2 change(s) through the sandbox connector."]
     ended = step.panel("DM to Eve Novak")
     assert ended.body.startswith("Your temporary grant from request #1 has ended")

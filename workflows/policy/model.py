@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal
@@ -59,6 +59,8 @@ class OrgSettings(_Strict):
     timezone: str = "UTC"
     business_hours: str = "08:00-20:00"
     currency: Literal["USD"] = "USD"
+    holidays: list[date] = []
+    """Days off besides weekends: outside business hours, and light days for the forecast."""
 
     @field_validator("timezone")
     @classmethod
@@ -176,6 +178,8 @@ class AfterHoursSpikeRule(_Rule):
     kind: Literal["after_hours_spike"]
     min_commands_per_hour: Annotated[int, Field(ge=1)] | None = None
     min_spend_usd_per_hour: Usd | None = None
+    lookback: Duration = timedelta(days=7)
+    """How far back hours are examined; usage data often arrives hours or days late."""
 
     @model_validator(mode="after")
     def _some_limit(self) -> AfterHoursSpikeRule:

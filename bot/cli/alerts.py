@@ -1,0 +1,133 @@
+"""`capdesk alerts run [--dry-run]` and `capdesk digest [--channel admin]` (SPEC section 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.bootstrap import Capdesk
+from bot.cli.context import CliContext
+from bot.console.notifier import ConsoleNotifier
+from workflows.alerts.digest import channels, send_digests
+from workflows.alerts.running import AlertRun, run_alerts
+from workflows.alerts.texts import HEADINGS
+from workflows.delivery import Notifier, deliver_pending
+from workflows.messages import ADMIN_CHANNEL, group_channel
+
+
+@contextmanager
+def _working(what: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr while a long step runs; yields a function that renames the step."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda text: bar.update(task, description=text)
+
+
+def _notifier(app: Capdesk, console: Console) -> Notifier:
+    # The terminal stands in for the chat platform when the CLI delivers.
+    def name_of(email: str) -> str:
+        with app.uow() as uow:
+            member = uow.members.get(email)
+        return member.name if member is not None else email
+
+    return ConsoleNotifier(console, name_of=name_of)
+
+
+def _table(run: AlertRun, app: Capdesk) -> Table:
+    verb = "would fire" if run.dry_run else "fired"
+    table = Table(title=f"Alerts that {verb} ({len(run.fired)})")
+    for header in ("Rule", "Kind", "Subject", "What", "Period", "Goes to"):
+        table.add_column(header, overflow="fold")
+    for f in run.fired:
+        rule = f.rule
+        goes = ", ".join(rule.notify) + (" now" if rule.mode == "immediate" else "")
+        table.add_row(
+            rule.id,
+            HEADINGS.get(f.kind, f.kind) + (f" ({f.stage})" if f.stage else ""),
+            f.subject,
+            f.summary,
+            f.period,
+            goes,
+        )
+    return table
+
+
+@click.group()
+def alerts() -> None:
+    """Alert rules: near cap, after-hours spikes, idle seats, budgets, forecasts."""
+
+
+@alerts.command("run")
+@click.option("--dry-run", is_flag=True, help="Show what would fire; record and send nothing.")
+@click.pass_obj
+def run_command(ctx: CliContext, dry_run: bool) -> None:
+    """Evaluate every rule once and print what fires; without --dry-run, deliver it too."""
+    app = ctx.app
+    console = Console()
+    with _working("Syncing usage first") as say:
+        app.ensure_synced(lambda stage, done: say(f"Syncing {stage}: {done:,}"))
+        say(f"Evaluating {len(app.policy.rules)} rules")
+        run = run_alerts(app.uow, app.policy, now=app.clock.now(), dry_run=dry_run)
+    if run.fired:
+        console.print(_table(run, app))
+    else:
+        click.echo("Nothing fires.")
+    held = f" {run.held_back} held back by their key or cooldown." if run.held_back else ""
+    if dry_run:
+        click.echo(f"Dry run: nothing was recorded or sent.{held}")
+        return
+    report = deliver_pending(app.uow, _notifier(app, console), app.clock)
+    click.echo(
+        f"Recorded {len(run.fired)} firing(s) and delivered {len(report.delivered)} message(s);"
+        f" digest items wait for `capdesk digest`.{held}"
+    )
+
+
+@click.command()
+@click.option(
+    "--channel",
+    "channel",
+    help="Only this channel's digest: `admin`, or a group's name. Default: every digest.",
+)
+@click.pass_obj
+def digest(ctx: CliContext, channel: str | None) -> None:
+    """Post the digests now: what fired since the last one, with buttons and a chart."""
+    app = ctx.app
+    only = None
+    if channel is not None:
+        wanted = (
+            channel
+            if channel in (ADMIN_CHANNEL,)
+            else group_channel(channel.removeprefix("group:"))
+        )
+        if wanted not in channels(app.policy):
+            names = ", ".join(["admin", *(g.name for g in app.policy.groups)])
+            raise click.BadParameter(
+                f"no channel {channel!r}; choose from {names}", param_hint="--channel"
+            )
+        only = {wanted}
+    console = Console()
+    with _working("Composing the digests"):
+        sent = send_digests(app.uow, app.policy, now=app.clock.now(), only=only)
+        report = deliver_pending(app.uow, _notifier(app, console), app.clock)
+    posted = [d for d in sent if d.sent]
+    if not posted:
+        click.echo("Nothing to report: no digest sent.")
+        return
+    summary = ", ".join(
+        f"{d.channel} ({d.items} item{'s' if d.items != 1 else ''})" for d in posted
+    )
+    click.echo(
+        f"Posted {len(posted)} digest(s): {summary}; {len(report.delivered)} message(s) delivered."
+    )

@@ -1,0 +1,223 @@
+"""The AsyncIOScheduler of `capdesk serve` and its jobs.
+
+Jobs are thin: each runs domain code in a worker thread (`asyncio.to_thread`), so the event loop
+keeps answering Slack within its 3 seconds. Every job coalesces missed runs into one, may start
+late by its grace time, and never runs twice at once; a job that raises is logged with its name
+and the others carry on. The jobs that must run once for the whole deployment (sync, rules,
+digests, request and grant sweeps) run only on the elected leader (`leadership`); the outbox
+sweeps are safe to share and run on every replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.bootstrap import Capdesk
+from bot.scheduling.crontab import cron_trigger
+from bot.scheduling.leadership import Leadership, leadership_for
+from workflows.alerts.digest import send_digests
+from workflows.alerts.running import run_alerts
+from workflows.alerts.syncing import sync_recent
+from workflows.applying.grants import expire_grants, warn_ending_grants
+from workflows.delivery import Notifier, deliver_pending
+from workflows.requests.sweeping import sweep_pending
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """How often each job runs (the digest follows the policy's `digest.schedule`)."""
+
+    sync: timedelta = timedelta(hours=1)
+    alerts: timedelta = timedelta(minutes=15)
+    requests: timedelta = timedelta(minutes=5)
+    grants: timedelta = timedelta(minutes=5)
+    operations: timedelta = timedelta(seconds=30)
+    notifications: timedelta = timedelta(seconds=15)
+    leadership: timedelta = timedelta(seconds=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One scheduled job: what it runs (blocking domain code) and when."""
+
+    name: str
+    run: Callable[[], object]
+    trigger: Any
+    leader_only: bool = True
+    grace: timedelta = timedelta(minutes=1)
+
+
+def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> list[Job]:
+    """The jobs SPEC section 6 and the request workflow need."""
+
+    def deliver() -> None:
+        deliver_pending(app.uow, notifier, app.clock)
+
+    def alerts() -> None:
+        run_alerts(app.uow, app.policy, now=app.clock.now())
+        deliver()
+
+    def digests() -> None:
+        send_digests(app.uow, app.policy, now=app.clock.now())
+        deliver()
+
+    def requests() -> None:
+        sweep_pending(app.uow(), app.policy, now=app.clock.now())
+        deliver()
+
+    def grants() -> None:
+        warn_ending_grants(app.uow(), app.policy, now=app.clock.now())
+        expire_grants(app.uow(), now=app.clock.now())
+        deliver()
+
+    def sync() -> None:
+        sync_recent(app.uow, app.connector, app.policy, today=app.today())
+
+    def every(delta: timedelta) -> IntervalTrigger:
+        return IntervalTrigger(seconds=delta.total_seconds(), timezone=UTC)
+
+    return [
+        Job("usage-sync", sync, every(intervals.sync), grace=timedelta(minutes=10)),
+        Job("alert-rules", alerts, every(intervals.alerts), grace=timedelta(minutes=5)),
+        Job(
+            "digest",
+            digests,
+            cron_trigger(app.policy.digest.schedule, app.policy.org.zone),
+            grace=timedelta(hours=1),
+        ),
+        Job("request-sweep", requests, every(intervals.requests)),
+        Job("grant-expiry", grants, every(intervals.grants)),
+        Job("operations", app.worker().drain, every(intervals.operations), leader_only=False),
+        Job("notifications", deliver, every(intervals.notifications), leader_only=False),
+    ]
+
+
+@dataclass
+class CapdeskScheduler:
+    """The scheduler with its jobs and the replica's leadership; `start()` and `stop()` it."""
+
+    jobs: list[Job]
+    leadership: Leadership
+    every: timedelta = timedelta(seconds=15)
+    leading: bool = False
+    _scheduler: AsyncIOScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        for job in self.jobs:
+            self._scheduler.add_job(
+                self._runner(job),
+                job.trigger,
+                id=job.name,
+                name=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(job.grace.total_seconds()),
+            )
+        self._scheduler.add_job(
+            self.elect,
+            IntervalTrigger(seconds=self.every.total_seconds(), timezone=UTC),
+            id="leadership",
+            name="leadership",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(self.every.total_seconds()),
+        )
+
+    def _runner(self, job: Job) -> Callable[[], Any]:
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(job.run)
+            except Exception:
+                log.exception("scheduled job %s failed", job.name)
+
+        return run
+
+    def _on_event(self, event: Any) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning(
+                "scheduled job %s missed its run at %s", event.job_id, event.scheduled_run_time
+            )
+        else:
+            log.error("scheduled job %s failed: %r", event.job_id, event.exception)
+
+    async def start(self) -> None:
+        """Start the jobs; those for the leader wait until this replica leads."""
+        self._scheduler.start(paused=True)
+        for job in self.jobs:
+            if job.leader_only:
+                self._scheduler.pause_job(job.name)
+        self._scheduler.resume()
+        await self.elect()
+
+    async def stop(self) -> None:
+        """Stop scheduling, let running jobs be, and hand the lead over."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self.leading:
+            self.leading = False
+            await asyncio.to_thread(self.leadership.release)
+
+    async def elect(self) -> None:
+        """Take (or keep) the lead, and run or pause the leader's jobs to match."""
+        try:
+            leads = await asyncio.to_thread(self.leadership.hold)
+        except Exception:
+            log.exception("leader election failed; acting as a follower until the next try")
+            leads = False
+        if leads == self.leading:
+            return
+        self.leading = leads
+        log.info("this replica %s the scheduled jobs", "now runs" if leads else "no longer runs")
+        for job in self.jobs:
+            if job.leader_only:
+                if leads:
+                    self._scheduler.resume_job(job.name)
+                else:
+                    self._scheduler.pause_job(job.name)
+
+    async def run_now(self, name: str) -> None:
+        """Run one job at once, as the scheduler would (errors are logged, not raised)."""
+        job = next(j for j in self.jobs if j.name == name)
+        await self._runner(job)()
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Each job's next run; None while paused (a follower's leader-only jobs)."""
+        return {j.id: j.next_run_time for j in self._scheduler.get_jobs()}
+
+    def job_options(self, name: str) -> dict[str, Any]:
+        job = self._scheduler.get_job(name)
+        return {
+            "coalesce": job.coalesce,
+            "max_instances": job.max_instances,
+            "misfire_grace_time": job.misfire_grace_time,
+            "trigger": job.trigger,
+        }
+
+
+def build_scheduler(
+    app: Capdesk,
+    *,
+    notifier: Notifier,
+    intervals: Intervals | None = None,
+    leadership: Leadership | None = None,
+) -> CapdeskScheduler:
+    """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`."""
+    intervals = intervals or Intervals()
+    return CapdeskScheduler(
+        jobs=standard_jobs(app, notifier, intervals),
+        leadership=leadership or leadership_for(app.engine),
+        every=intervals.leadership,
+    )

@@ -1,0 +1,320 @@
+"""The alert rules' queries: candidates by set-based SQL, and the firings they leave behind.
+
+Each query reads the usage tables once and returns only the members or groups that meet a
+condition; nothing loops over the organisation in Python. Claiming a firing is one
+`INSERT ... ON CONFLICT` per batch, so its key (rule, subject, period) fires once however many
+transactions or replicas try at the same time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.tables import (
+    AlertFiringRow,
+    GroupMemberRow,
+    GroupRow,
+    MemberRow,
+    SeatRow,
+    UsageDailyRow,
+    UsageHourlyRow,
+    table,
+)
+from workflows.alerts.records import (
+    Audience,
+    FiringRecord,
+    GroupStanding,
+    HourSpike,
+    MemberQuery,
+    MemberStanding,
+    NewFiring,
+)
+
+_M = table(MemberRow)
+_S = table(SeatRow)
+_G = table(GroupRow)
+_GM = table(GroupMemberRow)
+_D = table(UsageDailyRow)
+_H = table(UsageHourlyRow)
+_F = table(AlertFiringRow)
+
+_BATCH = 500
+_KEY = ["rule_id", "subject", "period"]
+
+
+class SqlAlerts:
+    """Alert candidates and firings on SQLite and PostgreSQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def note_new_seats(self, today: date) -> None:
+        self._s.execute(update(_M).where(_M.c.first_seen.is_(None)).values(first_seen=today))
+
+    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
+        in_month = _D.c.day >= query.month_start
+        # One pass over the daily usage: this month's spend, and the last day of any activity.
+        per_member = (
+            select(
+                _D.c.member_id,
+                func.sum(case((in_month, _D.c.spend_cents), else_=0)).label("spent"),
+                func.max(
+                    case((or_(_D.c.spend_cents > 0, _D.c.commands > 0), _D.c.day), else_=None)
+                ).label("last_day"),
+            )
+            .where(_D.c.day <= query.today)
+            .group_by(_D.c.member_id)
+        )
+        if query.idle_since is None:
+            per_member = per_member.where(in_month)
+        usage = per_member.subquery("usage")
+        spent = func.coalesce(usage.c.spent, 0)
+        last_active = type_coerce(func.coalesce(usage.c.last_day, _M.c.first_seen), Date)
+        conditions: list[ColumnElement[bool]] = []
+        if query.near_cap_bp is not None:
+            conditions.append(
+                and_(
+                    _S.c.cap_cents > 0,
+                    cast(spent, BigInteger) * 10000
+                    >= cast(_S.c.cap_cents, BigInteger) * query.near_cap_bp,
+                )
+            )
+        if query.forecast_factor is not None:
+            factor = bindparam("factor", query.forecast_factor, type_=Float)
+            conditions.append(
+                and_(_S.c.cap_cents > 0, cast(spent, Float) * factor > _S.c.cap_cents)
+            )
+        if query.idle_since is not None:
+            conditions.append(last_active <= query.idle_since)
+        if not conditions:
+            return []
+        rows = self._s.execute(
+            select(
+                _M.c.email,
+                _M.c.name,
+                _GM.c.group_name,
+                _S.c.cap_cents,
+                spent.label("spent"),
+                last_active.label("last_active"),
+            )
+            .select_from(_M)
+            .join(_S, _S.c.member_id == _M.c.id)
+            .outerjoin(_GM, _GM.c.member_id == _M.c.id)
+            .outerjoin(usage, usage.c.member_id == _M.c.id)
+            .where(_M.c.active, or_(*conditions))
+            .order_by(_M.c.email)
+        )
+        return [
+            MemberStanding(
+                email=r.email,
+                name=r.name,
+                group=r.group_name,
+                cap_cents=r.cap_cents,
+                spent_cents=int(r.spent),
+                last_active=r.last_active,
+            )
+            for r in rows
+        ]
+
+    def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
+        rows = self._s.execute(
+            select(_G.c.name, _G.c.budget_cents, func.coalesce(func.sum(_D.c.spend_cents), 0))
+            .select_from(_G)
+            .outerjoin(_GM, _GM.c.group_name == _G.c.name)
+            .outerjoin(
+                _D,
+                and_(_D.c.member_id == _GM.c.member_id, _D.c.day >= month_start, _D.c.day <= today),
+            )
+            .where(_G.c.budget_cents.is_not(None))
+            .group_by(_G.c.name, _G.c.budget_cents)
+            .order_by(_G.c.name)
+        )
+        return [
+            GroupStanding(name=name, budget_cents=budget, spent_cents=int(total))
+            for name, budget, total in rows
+        ]
+
+    def hourly_spikes(
+        self, hours: Sequence[datetime], *, min_commands: int | None, min_spend_cents: int | None
+    ) -> Sequence[HourSpike]:
+        limits: list[ColumnElement[bool]] = []
+        if min_commands is not None:
+            limits.append(_H.c.commands >= min_commands)
+        if min_spend_cents is not None:
+            limits.append(_H.c.spend_cents >= min_spend_cents)
+        if not hours or not limits:
+            return []
+        rows = self._s.execute(
+            select(
+                _M.c.email,
+                _M.c.name,
+                _GM.c.group_name,
+                _H.c.hour,
+                _H.c.commands,
+                _H.c.spend_cents,
+            )
+            .select_from(_H)
+            .join(_M, _M.c.id == _H.c.member_id)
+            .outerjoin(_GM, _GM.c.member_id == _M.c.id)
+            .where(
+                _M.c.active,
+                _H.c.hour >= min(hours),
+                _H.c.hour.in_(list(hours)),
+                or_(*limits),
+            )
+            .order_by(_M.c.email, _H.c.hour)
+        )
+        return [
+            HourSpike(
+                email=r.email,
+                name=r.name,
+                group=r.group_name,
+                hour=r.hour,
+                commands=r.commands,
+                spend_cents=r.spend_cents,
+            )
+            for r in rows
+        ]
+
+    def top_spenders(
+        self, *, month_start: date, today: date, limit: int, group: str | None = None
+    ) -> Sequence[MemberStanding]:
+        spent = func.sum(_D.c.spend_cents)
+        statement = (
+            select(_M.c.email, _M.c.name, _GM.c.group_name, _S.c.cap_cents, spent.label("spent"))
+            .select_from(_D)
+            .join(_M, _M.c.id == _D.c.member_id)
+            .join(_S, _S.c.member_id == _M.c.id)
+            .outerjoin(_GM, _GM.c.member_id == _M.c.id)
+            .where(_D.c.day >= month_start, _D.c.day <= today)
+            .group_by(_M.c.email, _M.c.name, _GM.c.group_name, _S.c.cap_cents)
+            .order_by(spent.desc(), _M.c.email)
+            .limit(limit)
+        )
+        if group is not None:
+            statement = statement.where(_GM.c.group_name == group)
+        return [
+            MemberStanding(
+                email=r.email,
+                name=r.name,
+                group=r.group_name,
+                cap_cents=r.cap_cents,
+                spent_cents=int(r.spent),
+                last_active=None,
+            )
+            for r in self._s.execute(statement)
+        ]
+
+    def claim(
+        self, firings: Sequence[NewFiring], *, now: datetime, again_after: timedelta | None
+    ) -> Sequence[tuple[str, str, str]]:
+        # One row per key, in key order: PostgreSQL refuses a statement that touches a row twice,
+        # and two replicas locking the same keys in the same order cannot deadlock.
+        unique = {f.key: f for f in firings}
+        rows = [_row(unique[key], now) for key in sorted(unique)]
+        insert = (
+            postgresql.insert if self._s.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        if not rows:
+            return []
+        statement = insert(_F)
+        if again_after is None:
+            statement = statement.on_conflict_do_nothing(index_elements=_KEY)
+        else:
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=_KEY,
+                set_={
+                    column: excluded[column]
+                    for column in (
+                        "fired_at",
+                        "details",
+                        "group_name",
+                        "admins_waiting_since",
+                        "owners_waiting_since",
+                    )
+                },
+                where=_F.c.fired_at <= now - again_after,
+            )
+        # Many parameter sets, one compiled statement: SQLAlchemy batches them into multi-row
+        # INSERTs itself ("insertmanyvalues"), with RETURNING, on both dialects.
+        returned = self._s.execute(
+            statement.returning(_F.c.rule_id, _F.c.subject, _F.c.period), rows
+        )
+        claimed = [(r.rule_id, r.subject, r.period) for r in returned]
+        return sorted(claimed)
+
+    def fired(self, rule_id: str, subjects: Collection[str]) -> Sequence[FiringRecord]:
+        wanted = sorted(set(subjects))
+        found: list[FiringRecord] = []
+        for start in range(0, len(wanted), _BATCH):
+            rows = self._s.execute(
+                select(_F)
+                .where(_F.c.rule_id == rule_id, _F.c.subject.in_(wanted[start : start + _BATCH]))
+                .order_by(_F.c.subject, _F.c.period)
+            ).mappings()
+            found += [_record(row) for row in rows]
+        return found
+
+    def take_digest(
+        self, audience: Audience, *, now: datetime, group: str | None = None
+    ) -> Sequence[FiringRecord]:
+        waiting = _F.c.admins_waiting_since if audience == "admins" else _F.c.owners_waiting_since
+        statement = (
+            update(_F)
+            .where(waiting.is_not(None), waiting <= now)
+            .values({waiting.name: None})
+            .returning(*_F.c)
+        )
+        if group is not None:
+            statement = statement.where(_F.c.group_name == group)
+        records = [_record(row) for row in self._s.execute(statement).mappings()]
+        return sorted(records, key=lambda r: (r.fired_at, r.key))
+
+    def latest_usage_day(self) -> date | None:
+        day: date | None = self._s.execute(select(func.max(_D.c.day))).scalar()
+        return day
+
+
+def _row(firing: NewFiring, now: datetime) -> dict[str, Any]:
+    return {
+        "rule_id": firing.rule_id,
+        "subject": firing.subject,
+        "period": firing.period,
+        "fired_at": now,
+        "details": firing.details,
+        "group_name": firing.group,
+        "admins_waiting_since": now if firing.admins else None,
+        "owners_waiting_since": now if firing.owners else None,
+    }
+
+
+def _record(row: Any) -> FiringRecord:
+    return FiringRecord(
+        rule_id=row["rule_id"],
+        subject=row["subject"],
+        period=row["period"],
+        group=row["group_name"],
+        fired_at=row["fired_at"],
+        details=dict(row["details"]),
+    )

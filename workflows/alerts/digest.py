@@ -1,0 +1,233 @@
+"""The digest: what fired since the last one, one message per admin channel and per group.
+
+The admins get every digest-mode firing that notifies `admins`; each group's owners (its
+channel, or each owner directly) get the firings about their group that notify `owners`. A
+digest groups the firings by rule, the most urgent rule kind first and, within a rule, the most
+urgent item first; every item carries its button. It stays within what a chat message can hold:
+at most `MAX_SECTIONS` sections and `MAX_TEXT` characters a text, with "and N more" where cut.
+A digest with nothing to say is not sent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflows.alerts.calendar import local_today, month_start
+from workflows.alerts.records import FiringRecord
+from workflows.alerts.rules import KIND_ORDER, RECLAIM
+from workflows.alerts.running import admin_recipients, owner_recipients
+from workflows.alerts.texts import HEADINGS
+from workflows.messages import (
+    ADMIN_CHANNEL,
+    Action,
+    Bar,
+    BarPanel,
+    Chart,
+    Message,
+    Outgoing,
+    Section,
+    group_channel,
+)
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.timefmt import local_day
+
+MAX_SECTIONS = 40
+"""Headings, items and "and N more" lines together; Block Kit allows 50 blocks a message."""
+MAX_TEXT = 2900
+"""Characters of one text; Block Kit allows 3000 in a section."""
+TOP_SPENDERS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSent:
+    """One channel's digest: how many firings it covered, and whether a message went out."""
+
+    channel: str
+    items: int
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    rule_id: str
+    kind: str
+    summary: str
+    urgency: float
+    action: Action | None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _latest(records: Sequence[FiringRecord]) -> list[FiringRecord]:
+    """One item per rule and subject: an idle seat past both stages shows only as reclaimable."""
+    best: dict[tuple[str, str], FiringRecord] = {}
+    for r in records:
+        rank = (float(r.details.get("urgency", 0.0)), r.details.get("stage") == RECLAIM)
+        kept = best.get((r.rule_id, r.subject))
+        if kept is None or rank >= (
+            float(kept.details.get("urgency", 0.0)),
+            kept.details.get("stage") == RECLAIM,
+        ):
+            best[(r.rule_id, r.subject)] = r
+    return list(best.values())
+
+
+def _items(records: Sequence[FiringRecord]) -> list[_Item]:
+    items = []
+    for r in _latest(records):
+        action = r.details.get("action")
+        items.append(
+            _Item(
+                rule_id=r.rule_id,
+                kind=str(r.details.get("kind", "")),
+                summary=str(r.details.get("summary", r.subject)),
+                urgency=float(r.details.get("urgency", 0.0)),
+                action=None if action is None else Action.model_validate(action),
+            )
+        )
+    return items
+
+
+def _ordered_rules(items: Sequence[_Item], policy: Policy) -> list[tuple[str, list[_Item]]]:
+    by_rule: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_rule[item.rule_id].append(item)
+    position = {rule.id: n for n, rule in enumerate(policy.rules)}
+
+    def rank(rule_id: str) -> tuple[int, int, str]:
+        kind = by_rule[rule_id][0].kind
+        order = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+        return (order, position.get(rule_id, len(position)), rule_id)
+
+    return [
+        (rule_id, sorted(by_rule[rule_id], key=lambda i: (-i.urgency, i.summary)))
+        for rule_id in sorted(by_rule, key=rank)
+    ]
+
+
+def _allot(sizes: list[int], budget: int) -> list[int]:
+    """Item slots per rule: one each in turn, most urgent rule first, until the budget is spent."""
+    shown = [0] * len(sizes)
+    while budget > 0 and any(s < n for s, n in zip(shown, sizes, strict=True)):
+        for index, size in enumerate(sizes):
+            if budget and shown[index] < size:
+                shown[index] += 1
+                budget -= 1
+    return shown
+
+
+def compose_digest(
+    records: Sequence[FiringRecord],
+    policy: Policy,
+    *,
+    now: datetime,
+    audience: str,
+    chart: Chart | None = None,
+) -> Message | None:
+    """The digest message for these firings, or None when there are none."""
+    if not records:
+        return None
+    rules = _ordered_rules(_items(records), policy)
+    # Each rule needs its heading and may need an "and N more" line; rules that do not fit
+    # at all are summed up in one last line.
+    fitting = rules[: max(1, (MAX_SECTIONS - 1) // 3)]
+    left_out = sum(len(items) for _, items in rules[len(fitting) :])
+    budget = MAX_SECTIONS - 2 * len(fitting) - (1 if left_out else 0)
+    shown = _allot([len(items) for _, items in fitting], budget)
+    sections: list[Section] = []
+    for (rule_id, items), count in zip(fitting, shown, strict=True):
+        heading = HEADINGS.get(items[0].kind, items[0].kind)
+        sections.append(Section(text=_clip(f"{heading} · {len(items)} ({rule_id})"), heading=True))
+        sections += [Section(text=_clip(i.summary), action=i.action) for i in items[:count]]
+        if count < len(items):
+            sections.append(Section(text=f"… and {len(items) - count} more"))
+    if left_out:
+        sections.append(Section(text=f"… and {left_out} more under other rules"))
+    counts = "; ".join(
+        f"{HEADINGS.get(items[0].kind, items[0].kind).lower()}: {len(items)}" for _, items in rules
+    )
+    total = sum(len(items) for _, items in rules)
+    return Message(
+        kind="digest",
+        title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone)}",
+        text=_clip(f"{total} alert{'s' if total != 1 else ''} since the last digest: {counts}."),
+        sections=tuple(sections),
+        chart=chart,
+    )
+
+
+def digest_chart(uow: UnitOfWork, policy: Policy, *, now: datetime, group: str | None) -> Chart:
+    """Spend by group against budget (the admins' digest) and the top spenders against cap."""
+    today = local_today(now, policy.org)
+    start = month_start(today)
+    panels = []
+    if group is None:
+        standings = uow.alerts.groups(month_start=start, today=today)
+        panels.append(
+            BarPanel(
+                title="Spend by group against budget",
+                bars=tuple(
+                    Bar(label=g.name, value_cents=g.spent_cents, limit_cents=g.budget_cents)
+                    for g in standings
+                ),
+            )
+        )
+    spenders = uow.alerts.top_spenders(
+        month_start=start, today=today, limit=TOP_SPENDERS, group=group
+    )
+    panels.append(
+        BarPanel(
+            title="Top spenders against their cap",
+            bars=tuple(
+                Bar(label=m.name, value_cents=m.spent_cents, limit_cents=m.cap_cents or None)
+                for m in spenders
+            ),
+        )
+    )
+    return Chart(title=f"Spend this month ({today:%B %Y})", panels=tuple(panels))
+
+
+def channels(policy: Policy) -> list[str]:
+    """Every digest channel: the admins', then each group's."""
+    return [ADMIN_CHANNEL] + [group_channel(g.name) for g in policy.groups]
+
+
+def send_digests(
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    now: datetime,
+    only: Collection[str] | None = None,
+) -> list[DigestSent]:
+    """Queue the digest of each channel (`admin`, `group:<name>`; all unless `only`)."""
+    sent = []
+    with uow_factory() as uow:
+        for channel in channels(policy):
+            if only is not None and channel not in only:
+                continue
+            if channel == ADMIN_CHANNEL:
+                records = uow.alerts.take_digest("admins", now=now)
+                recipients = admin_recipients(policy)
+                group = None
+                audience = "the admins"
+            else:
+                group = channel.removeprefix("group:")
+                records = uow.alerts.take_digest("owners", now=now, group=group)
+                recipients = owner_recipients(policy, group)
+                audience = group
+            message = None
+            if records:
+                chart = digest_chart(uow, policy, now=now, group=group)
+                message = compose_digest(records, policy, now=now, audience=audience, chart=chart)
+            if message is not None:
+                for recipient in recipients:
+                    uow.notifications.add(Outgoing(recipient=recipient, message=message), at=now)
+            sent.append(DigestSent(channel=channel, items=len(records), sent=message is not None))
+        uow.commit()
+    return sent

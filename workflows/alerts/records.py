@@ -1,0 +1,102 @@
+"""What the store hands the alert rules, and what it keeps of a firing.
+
+The store computes candidates with set-based SQL; these records carry only the members and
+groups that may fire, never the whole organisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuery:
+    """Which members the store should return: those meeting any one of the conditions set.
+
+    `near_cap_bp`: month-to-date spend >= cap * bp / 10,000 (basis points, exact in integers).
+    `forecast_factor`: month-to-date spend * factor > cap.
+    `idle_since`: last active on or before.
+    """
+
+    month_start: date
+    today: date
+    near_cap_bp: int | None = None
+    forecast_factor: float | None = None
+    idle_since: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStanding:
+    """An active member with their month-to-date spend and the last day they used their seat.
+
+    `last_active` is the first day capdesk saw the seat when no usage was ever recorded.
+    """
+
+    email: str
+    name: str
+    group: str | None
+    cap_cents: int
+    spent_cents: int
+    last_active: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStanding:
+    """A group with a budget and its members' spend this month."""
+
+    name: str
+    budget_cents: int
+    spent_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class HourSpike:
+    """One member's usage in one hour (UTC start) that passed an after-hours limit."""
+
+    email: str
+    name: str
+    group: str | None
+    hour: datetime
+    commands: int
+    spend_cents: int
+
+
+Audience = Literal["admins", "owners"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewFiring:
+    """A firing the domain wants recorded under its key (rule, subject, period).
+
+    `admins` / `owners`: whether it waits for that audience's digest.
+    """
+
+    rule_id: str
+    subject: str
+    period: str
+    group: str | None
+    details: dict[str, Any]
+    admins: bool = False
+    owners: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.rule_id, self.subject, self.period)
+
+
+@dataclass(frozen=True, slots=True)
+class FiringRecord:
+    """A stored firing."""
+
+    rule_id: str
+    subject: str
+    period: str
+    group: str | None
+    fired_at: datetime
+    details: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.rule_id, self.subject, self.period)
