@@ -13,10 +13,11 @@ from rich.table import Table
 from bot.bootstrap import Capdesk
 from bot.cli.context import CliContext
 from bot.console.notifier import ConsoleNotifier
+from bot.slack.delivery import deliver_through_slack
 from workflows.alerts.digest import channels, send_digests
 from workflows.alerts.running import AlertRun, run_alerts
 from workflows.alerts.texts import HEADINGS
-from workflows.delivery import Notifier, deliver_pending
+from workflows.delivery import DeliveryReport, Notifier, deliver_pending
 from workflows.messages import ADMIN_CHANNEL, group_channel
 
 
@@ -34,7 +35,15 @@ def _working(what: str) -> Iterator[Callable[[str], None]]:
         yield lambda text: bar.update(task, description=text)
 
 
-def _notifier(app: Capdesk, console: Console) -> Notifier:
+def _deliver(app: Capdesk, console: Console) -> DeliveryReport:
+    """Post to Slack when it is configured, else print each message as it would read."""
+    token = app.settings.slack_bot_token
+    if token is not None:
+        return deliver_through_slack(app, token.get_secret_value())
+    return deliver_pending(app.uow, _console(app, console), app.clock)
+
+
+def _console(app: Capdesk, console: Console) -> Notifier:
     # The terminal stands in for the chat platform when the CLI delivers.
     def name_of(email: str) -> str:
         with app.uow() as uow:
@@ -87,7 +96,7 @@ def run_command(ctx: CliContext, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"Dry run: nothing was recorded or sent.{held}")
         return
-    report = deliver_pending(app.uow, _notifier(app, console), app.clock)
+    report = _deliver(app, console)
     click.echo(
         f"Recorded {len(run.fired)} firing(s) and delivered {len(report.delivered)} message(s);"
         f" digest items wait for `capdesk digest`.{held}"
@@ -120,7 +129,7 @@ def digest(ctx: CliContext, channel: str | None) -> None:
     console = Console()
     with _working("Composing the digests"):
         sent = send_digests(app.uow, app.policy, now=app.clock.now(), only=only)
-        report = deliver_pending(app.uow, _notifier(app, console), app.clock)
+        report = _deliver(app, console)
     posted = [d for d in sent if d.sent]
     if not posted:
         click.echo("Nothing to report: no digest sent.")

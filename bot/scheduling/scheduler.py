@@ -29,6 +29,7 @@ from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.delivery import Notifier, deliver_pending
+from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Intervals:
     alerts: timedelta = timedelta(minutes=15)
     requests: timedelta = timedelta(minutes=5)
     grants: timedelta = timedelta(minutes=5)
+    native_requests: timedelta = timedelta(minutes=5)
     operations: timedelta = timedelta(seconds=30)
     notifications: timedelta = timedelta(seconds=15)
     leadership: timedelta = timedelta(seconds=15)
@@ -84,6 +86,10 @@ def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> lis
     def sync() -> None:
         sync_recent(app.uow, app.connector, app.policy, today=app.today())
 
+    def native() -> None:
+        poll_native_requests(app.uow, app.connector, app.policy, app.clock.now())
+        deliver()
+
     def every(delta: timedelta) -> IntervalTrigger:
         return IntervalTrigger(seconds=delta.total_seconds(), timezone=UTC)
 
@@ -98,6 +104,7 @@ def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> lis
         ),
         Job("request-sweep", requests, every(intervals.requests)),
         Job("grant-expiry", grants, every(intervals.grants)),
+        Job("native-requests", native, every(intervals.native_requests)),
         Job("operations", app.worker().drain, every(intervals.operations), leader_only=False),
         Job("notifications", deliver, every(intervals.notifications), leader_only=False),
     ]

@@ -18,8 +18,10 @@ from bot.background import Background
 from bot.bootstrap import Capdesk, StartupError
 from bot.metrics import Metrics
 from bot.outbox import OutboxPump
+from bot.scheduling import CapdeskScheduler, build_scheduler
 from bot.server.web import web_app
 from bot.slack.app import Slack, build_slack
+from bot.slack.playground import Playground, open_playground
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,12 @@ class Runtime:
     app: Capdesk
     metrics: Metrics = field(init=False)
     background: Background = field(default_factory=Background)
+    scheduled: bool = True
+    """Run the scheduled jobs (tests drive the domain's clock themselves and turn this off)."""
     slack: Slack | None = None
     pump: OutboxPump | None = None
+    playground: Playground | None = None
+    scheduler: CapdeskScheduler | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _socket: AsyncSocketModeHandler | None = None
@@ -60,6 +66,10 @@ class Runtime:
     async def start(self, *, host: str, port: int) -> int:
         """Build the platform adapters on this loop and listen; returns the bound port."""
         check_chat_settings(self.app)
+        # No chat credentials: the playground's workspace stands in for Slack (SPEC section 9).
+        self.playground = await open_playground(self.app, host=host, settle=self.settle)
+        if self.playground is not None:
+            self.app = self.playground.app
         settings = self.app.settings
         if settings.slack_bot_token is not None:
             secret = settings.slack_signing_secret
@@ -74,13 +84,19 @@ class Runtime:
             )
             self.pump = OutboxPump(self.app, self.slack.notifier)
             self._tasks.append(asyncio.create_task(self.pump.run(), name="outbox pump"))
+            if self.scheduled:
+                self.scheduler = build_scheduler(self.app, notifier=self.slack.notifier)
+                await self.scheduler.start()
         slack_route = self.slack.handle if self.slack and not self._socket_mode else None
-        self._runner = web.AppRunner(
-            web_app(app=self.app, metrics=self.metrics, slack=slack_route), access_log=None
-        )
+        web_application = web_app(app=self.app, metrics=self.metrics, slack=slack_route)
+        if self.playground is not None:
+            self.playground.add_routes(web_application)
+        self._runner = web.AppRunner(web_application, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
+        if self.playground is not None:
+            self.playground.connect(self._runner.addresses[0])
         if self.slack is not None and self._socket_mode:
             assert settings.slack_app_token is not None
             self._socket = AsyncSocketModeHandler(
@@ -111,6 +127,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop taking requests, let running work finish, then stop the rest."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
@@ -121,3 +139,5 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.slack is not None:
             await self.slack.close()
+        if self.playground is not None:
+            await self.playground.close()

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.background import Background
 from bot.bootstrap import Capdesk
+from bot.charts import render_png
 from bot.metrics import Metrics
 from bot.slack.client import web_client
 from bot.slack.directory import SlackDirectory
@@ -93,5 +94,6 @@ def build_slack(
         policy=app.policy,
         loop=asyncio.get_running_loop(),
         metrics=metrics,
+        chart_png=render_png,
     )
     return Slack(bolt=bolt, surface=surface, notifier=notifier)

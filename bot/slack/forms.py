@@ -7,7 +7,8 @@ import asyncio
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.surface import Surface
-from bot.slack.views import RequestPrefill, deny_modal, request_modal
+from bot.slack.views import RequestPrefill, deny_modal, raise_cap_modal, request_modal
+from workflows.alerts.forms import raise_cap_form
 from workflows.model import Member, Request, RequestKind
 from workflows.requests.grammar import RequestDraft
 from workflows.requests.texts import what
@@ -66,6 +67,17 @@ async def open_deny_form(surface: Surface, *, trigger_id: str, request_id: int) 
         return False
     await _open(surface, trigger_id, deny_modal(request_id=request_id, summary=summary))
     return True
+
+
+async def open_raise_cap_form(
+    surface: Surface, *, trigger_id: str, actor: str, member: str
+) -> None:
+    """The "Raise cap" modal for a member named in an alert; Refusal when not entitled."""
+    app = surface.app
+    form = await asyncio.to_thread(
+        raise_cap_form, app.uow(), app.policy, actor=actor, email=member, now=app.clock.now()
+    )
+    await _open(surface, trigger_id, raise_cap_modal(form))
 
 
 async def _open(surface: Surface, trigger_id: str, view: dict[str, object]) -> None:

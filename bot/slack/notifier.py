@@ -18,7 +18,7 @@ from bot.metrics import Metrics
 from bot.slack.blocks import fallback_text, message_blocks
 from bot.slack.directory import SlackDirectory
 from workflows.delivery import DeliveryError
-from workflows.messages import ADMIN_CHANNEL, Outgoing, Recipient
+from workflows.messages import ADMIN_CHANNEL, Chart, Outgoing, Recipient
 from workflows.policy import Policy
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class SlackNotifier:
         policy: Policy,
         loop: asyncio.AbstractEventLoop,
         metrics: Metrics,
-        chart_png: Callable[[Any], bytes] | None = None,
+        chart_png: Callable[[Chart], bytes] | None = None,
     ) -> None:
         self._client = client
         self._directory = directory
@@ -86,19 +86,17 @@ class SlackNotifier:
         except (ClientError, TimeoutError) as exc:
             self._metrics.slack_api_error(method, "connection")
             raise DeliveryError(f"{method}: {exc!r}", transient=True) from exc
-        chart = getattr(message, "chart", None)
-        if chart is not None and self._chart_png is not None:
-            await self._upload_chart(answer["channel"], chart)
+        if message.chart is not None and self._chart_png is not None:
+            await self._upload_chart(answer["channel"], message.chart, self._chart_png)
         return ref
 
-    async def _upload_chart(self, channel: str, chart: Any) -> None:
-        png = await asyncio.to_thread(self._chart_png, chart) if self._chart_png else b""
+    async def _upload_chart(
+        self, channel: str, chart: Chart, render: Callable[[Chart], bytes]
+    ) -> None:
+        png = await asyncio.to_thread(render, chart)
         try:
             await self._client.files_upload_v2(
-                channel=channel,
-                content=png,
-                filename="capdesk-digest.png",
-                title=getattr(chart, "title", "capdesk"),
+                channel=channel, content=png, filename="capdesk-digest.png", title=chart.title
             )
         except SlackApiError as exc:
             # The message is out; a missing picture is not worth posting it twice.

@@ -40,8 +40,10 @@ from bot.slack.limits import (
     cut,
     fit_mrkdwn,
 )
+from workflows.alerts.forms import CapForm
 from workflows.messages import Message
 from workflows.model import RequestKind
+from workflows.money import format_usd
 from workflows.policy import Policy
 from workflows.requests.form import RequestForm
 from workflows.requests.grammar import RequestDraft
@@ -49,6 +51,7 @@ from workflows.requests.validation import REASON_MAX, REASON_MIN
 
 REQUEST_CALLBACK = "capdesk_request"
 DENY_CALLBACK = "capdesk_deny"
+RAISE_CAP_CALLBACK = "capdesk_raise_cap"
 AMOUNT_BLOCK = "amount"
 TIER_BLOCK = "tier"
 UNTIL_BLOCK = "until"
@@ -165,6 +168,43 @@ def deny_modal(*, request_id: int, summary: str) -> dict[str, Any]:
 def read_deny_form(view_state_values: Mapping[str, Any]) -> str:
     """The deny modal's reason as typed (stripped; empty if missing)."""
     return _typed(view_state_values, REASON_BLOCK, "value") or ""
+
+
+def raise_cap_modal(form: CapForm) -> dict[str, Any]:
+    """An owner's or admin's "Raise cap" form: the member's standing and the new cap."""
+    facts = (
+        f"*{form.name}* · cap {format_usd(form.cap_cents)} · spent "
+        f"{format_usd(form.spent_cents)} this month · on track for "
+        f"{format_usd(form.projected_cents)}"
+    )
+    if form.max_cap_cents is not None:
+        facts += f" · group maximum {format_usd(form.max_cap_cents)}"
+    return View(
+        type="modal",
+        callback_id=RAISE_CAP_CALLBACK,
+        private_metadata=form.email,
+        title=_plain("Raise a cap"),
+        submit=_plain("Raise"),
+        close=_plain("Cancel"),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=fit_mrkdwn(facts, SECTION_TEXT))),
+            InputBlock(
+                block_id=AMOUNT_BLOCK,
+                label=PlainTextObject(text="New monthly cap, in USD"),
+                element=NumberInputElement(
+                    action_id=VALUE_ACTION,
+                    is_decimal_allowed=True,
+                    min_value="0.01",
+                    initial_value=str(Decimal(form.suggested_cap_cents) / 100),
+                ),
+            ),
+        ],
+    ).to_dict()
+
+
+def read_raise_cap_form(view_state_values: Mapping[str, Any]) -> str:
+    """The new cap as typed (stripped; empty if missing)."""
+    return _typed(view_state_values, AMOUNT_BLOCK, "value") or ""
 
 
 def home_view(messages: Sequence[Message]) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +21,8 @@ from bot.server.runtime import Runtime
 from bot.settings import load_settings
 from bot.slack.emulator import Message, SlackEmulator
 from workflows.clock import ManualClock
+
+T = TypeVar("T")
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 # A Monday morning in Berlin, mid-month: business hours, usage to date in the sandbox.
@@ -48,6 +53,23 @@ def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     for module in ("builtin_async_handlers", "async_handler"):
         monkeypatch.setattr(f"slack_sdk.http_retry.{module}.asyncio", SimpleNamespace(sleep=record))
     return slept
+
+
+class LoopThread:
+    """An event loop of its own, so Hypothesis's synchronous examples can drive the server."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
 
 
 @dataclass
@@ -116,7 +138,7 @@ async def serve(folder: Path, synced_store: Path) -> AsyncIterator[Served]:
             }
         )
         app = bootstrap(settings, clock=clock, builtin_policy_only=True)
-        runtime = Runtime(app)
+        runtime = Runtime(app, scheduled=False)
         port = await runtime.start(host="127.0.0.1", port=0)
         emu.request_url = f"http://127.0.0.1:{port}/slack/events"
         try:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.adapters.conftest import TOM, Served, serve
+from tests.adapters.conftest import TOM, LoopThread, Served, serve
 from tests.adapters.test_slack_story import ask, text_of
 
 T = TypeVar("T")
@@ -62,23 +60,6 @@ async def test_a_second_pending_request_is_refused(served: Served) -> None:
 
 
 # --------------------------------------------------------------------------- any text at all
-
-
-class LoopThread:
-    """An event loop of its own, so Hypothesis's synchronous examples can drive the server."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=60)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -68,5 +68,5 @@ async def test_no_listener_beyond_the_manifest_and_the_buttons(served: Served) -
     slack = served.runtime.slack
     assert slack is not None
     # One listener per command, shortcut and event, one for all buttons, one per modal.
-    expected = 1 + 1 + len(EVENTS) + 1 + 2
+    expected = 1 + 1 + len(EVENTS) + 1 + 3
     assert len(slack.bolt._async_listeners) == expected

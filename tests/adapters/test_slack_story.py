@@ -11,12 +11,13 @@ pytestmark = pytest.mark.anyio
 
 
 def buttons(message: Message) -> list[str]:
-    return [
-        element["action_id"]
-        for block in message.blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
+    """The action ids of every button: in action rows and beside sections."""
+    found = []
+    for block in message.blocks:
+        elements = block.get("elements", []) if block["type"] == "actions" else []
+        accessory = block.get("accessory")
+        found += [e["action_id"] for e in [*elements, *([accessory] if accessory else [])]]
+    return [action for action in found if action]
 
 
 def text_of(message: Message) -> str:

@@ -26,7 +26,14 @@ from tests.integration.test_alert_store import NOW, POLICY, _scenario
 from tests.integration.world import Org
 from workflows.clock import ManualClock
 
-LEADER_JOBS = {"usage-sync", "alert-rules", "digest", "request-sweep", "grant-expiry"}
+LEADER_JOBS = {
+    "usage-sync",
+    "alert-rules",
+    "digest",
+    "request-sweep",
+    "grant-expiry",
+    "native-requests",
+}
 SHARED_JOBS = {"operations", "notifications"}
 TAKEOVER_SECONDS = 10.0
 

@@ -12,14 +12,22 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import extension_of, open_deny_form, open_request_form
+from bot.slack.forms import (
+    extension_of,
+    open_deny_form,
+    open_raise_cap_form,
+    open_request_form,
+)
 from bot.slack.home import publish_home
 from bot.slack.surface import UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
+from workflows.alerts.forms import suggested_request
 from workflows.clicks import Click, press
 from workflows.errors import Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Request, RequestKind
+from workflows.requests.form import draft_from_form
+from workflows.requests.grammar import RequestDraft
 
 ACTION_IDS = re.compile("^(" + "|".join(re.escape(verb.value) for verb in Verb) + ")$")
 
@@ -59,7 +67,7 @@ async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, An
             ):
                 raise Refusal("This request no longer exists.")
             return
-        if verb in (Verb.REQUEST_MORE, Verb.EXTEND):
+        if verb in (Verb.REQUEST_MORE, Verb.EXTEND, Verb.RAISE_CAP):
             await _open_form(surface, verb=verb, value=value, email=email, trigger_id=trigger_id)
             return
         app = surface.app
@@ -79,9 +87,15 @@ async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, An
 async def _open_form(
     surface: Surface, *, verb: Verb, value: str, email: str, trigger_id: str
 ) -> None:
+    if verb is Verb.RAISE_CAP:
+        await open_raise_cap_form(surface, trigger_id=trigger_id, actor=email, member=value)
+        return
     if verb is Verb.REQUEST_MORE:
         kind = RequestKind(value) if value in set(RequestKind) else RequestKind.CAP_INCREASE
-        await open_request_form(surface, trigger_id=trigger_id, email=email, kind=kind)
+        draft = None
+        if kind is RequestKind.CAP_INCREASE:
+            draft = await asyncio.to_thread(_suggested, surface, email)
+        await open_request_form(surface, trigger_id=trigger_id, email=email, kind=kind, draft=draft)
         return
     # An extension asks again for what the ending grant gave.
     request = await asyncio.to_thread(_request, surface, value)
@@ -94,6 +108,16 @@ async def _open_form(
         kind=request.kind,
         draft=extension_of(request),
     )
+
+
+def _suggested(surface: Surface, email: str) -> RequestDraft | None:
+    """What the alerts suggest asking for (enough for the month-end forecast), if anything."""
+    app = surface.app
+    try:
+        form = suggested_request(app.uow(), app.policy, email=email, now=app.clock.now())
+        return draft_from_form(form, zone=app.policy.org.zone)
+    except Refusal:
+        return None
 
 
 def _request(surface: Surface, value: str) -> Request | None:

@@ -15,13 +15,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack.surface import UNKNOWN_PERSON, Surface
 from bot.slack.views import (
     DENY_CALLBACK,
+    RAISE_CAP_CALLBACK,
     REQUEST_CALLBACK,
     read_deny_form,
+    read_raise_cap_form,
     read_request_form,
+    result_modal,
 )
+from workflows.alerts.forms import raise_cap
 from workflows.clicks import Click, press
 from workflows.errors import Refusal
-from workflows.messages import Verb
+from workflows.messages import Message, Verb
 from workflows.model import RequestKind
 from workflows.requests.asking import submit_request
 from workflows.requests.form import RequestForm, draft_from_form
@@ -48,6 +52,20 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         await ack()
         surface.wake_outbox()
 
+    @bolt.view(RAISE_CAP_CALLBACK)
+    async def cap_raised(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Queue the new cap and say so in the form; a bad amount is shown next to it."""
+        amount = read_raise_cap_form(view["state"]["values"])
+        try:
+            email = await _email(surface, body)
+            member = view.get("private_metadata") or ""
+            done = await asyncio.to_thread(_raise_cap, surface, email, member, amount)
+        except Refusal as exc:
+            await ack(response_action="errors", errors={"amount": str(exc)[:150]})
+            return
+        await ack(response_action="update", view=result_modal(done.title, done.text))
+        surface.wake_outbox()
+
     @bolt.view(DENY_CALLBACK)
     async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Deny with the reason given; a request decided meanwhile is said so in the form."""
@@ -71,6 +89,13 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         await ack()
         surface.metrics.decision("deny")
         surface.wake_outbox()
+
+
+def _raise_cap(surface: Surface, actor: str, member: str, amount: str) -> Message:
+    app = surface.app
+    return raise_cap(
+        app.uow(), app.policy, actor=actor, email=member, new_cap=amount, now=app.clock.now()
+    )
 
 
 async def _email(surface: Surface, body: dict[str, Any]) -> str:
