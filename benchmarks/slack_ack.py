@@ -9,7 +9,8 @@ What runs, all on this machine:
 * `capdesk serve` as a child process (the real CLI, SQLite in a temporary folder, the sandbox
   org, `SLACK_API_URL` pointing at the emulator);
 * the baseline: a bare `slack_bolt` `AsyncApp` on the same aiohttp adapter whose only listener
-  calls `ack()`, as a second child process.
+  calls `ack()`, as a second child process. Like `capdesk serve`, it freezes its start-up heap
+  out of the garbage collector (`gc.freeze()`), so both are measured with the same runtime.
 
 Set-up (untimed): Tom asks for a raise and Sam approves it, so the store holds a decided request.
 The load is then the `block_actions` payload of Sam's Approve button on that card, signed as
@@ -56,7 +57,7 @@ SECRET = "bench-signing-secret"
 TOM, SAM = "tom.becker@example.com", "sam.ortiz@example.com"
 
 BARE_APP = """
-import re, sys
+import gc, re, sys
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -74,6 +75,8 @@ async def handle(request):
 
 app = web.Application()
 app.router.add_post("/slack/events", handle)
+gc.collect()
+gc.freeze()
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
 
