@@ -124,17 +124,7 @@ class SqlAlerts:
             .where(_M.c.active, or_(*conditions))
             .order_by(_M.c.email)
         )
-        return [
-            MemberStanding(
-                email=r.email,
-                name=r.name,
-                group=r.group_name,
-                cap_cents=r.cap_cents,
-                spent_cents=int(r.spent),
-                last_active=r.last_active,
-            )
-            for r in rows
-        ]
+        return [_standing(r, last_active=r.last_active) for r in rows]
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
         rows = self._s.execute(
@@ -213,17 +203,7 @@ class SqlAlerts:
         )
         if group is not None:
             statement = statement.where(_GM.c.group_name == group)
-        return [
-            MemberStanding(
-                email=r.email,
-                name=r.name,
-                group=r.group_name,
-                cap_cents=r.cap_cents,
-                spent_cents=int(r.spent),
-                last_active=None,
-            )
-            for r in self._s.execute(statement)
-        ]
+        return [_standing(r, last_active=None) for r in self._s.execute(statement)]
 
     def claim(
         self, firings: Sequence[NewFiring], *, now: datetime, again_after: timedelta | None
@@ -317,4 +297,15 @@ def _record(row: Any) -> FiringRecord:
         group=row["group_name"],
         fired_at=row["fired_at"],
         details=dict(row["details"]),
+    )
+
+
+def _standing(row: Any, *, last_active: date | None) -> MemberStanding:
+    return MemberStanding(
+        email=row.email,
+        name=row.name,
+        group=row.group_name,
+        cap_cents=row.cap_cents,
+        spent_cents=int(row.spent),
+        last_active=last_active,
     )
