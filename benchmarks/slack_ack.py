@@ -245,8 +245,10 @@ async def main(args: argparse.Namespace) -> None:
         f"capdesk work after the acks: {backlog:.1f} s of backlog after the last ack; "
         f"{work_rate:.0f} clicks fully handled per second"
     )
-    print(f"capdesk serve RSS: {idle_rss:.0f} MiB idle (target <= 150: "
-          f"{'met' if idle_rss <= 150 else 'NOT met'}), {busy_rss:.0f} MiB after the load")
+    print(
+        f"capdesk serve RSS: {idle_rss:.0f} MiB idle (target <= 150: "
+        f"{'met' if idle_rss <= 150 else 'NOT met'}), {busy_rss:.0f} MiB after the load"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 def serve(ctx: CliContext) -> None:
     """Run the bot: Slack (HTTP or Socket Mode), health, readiness, metrics."""
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    # Their start-up chatter (each migration, each job added) buries capdesk's own lines.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     app = ctx.app
     try:
         asyncio.run(_serve(Runtime(app)))
@@ -31,12 +34,15 @@ async def _serve(runtime: Runtime) -> None:
     settings = runtime.app.settings
     await asyncio.to_thread(runtime.app.ensure_synced)
     port = await runtime.start(host=settings.http_host, port=settings.http_port)
+    base = f"http://{settings.http_host}:{port}"
     mode = "no chat platform configured"
-    if runtime.slack is not None:
+    if runtime.playground is not None:
+        mode = f"the playground: open {base}/playground"
+    elif runtime.slack is not None:
         mode = (
             "Slack over Socket Mode" if settings.slack_app_token else "Slack at POST /slack/events"
         )
-    click.echo(f"capdesk serving on http://{settings.http_host}:{port} ({mode})")
+    click.echo(f"capdesk serving on {base} ({mode})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -44,7 +44,7 @@ async def test_http_mode_needs_a_signing_secret(tmp_path: Path) -> None:
         }
     )
     runtime = Runtime(bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True))
-    with pytest.raises(StartupError, match="^SLACK_SIGNING_SECRET: must be set"):
+    with pytest.raises(StartupError, match=r"^SLACK_SIGNING_SECRET: must be set"):
         await runtime.start(host="127.0.0.1", port=0)
 
 
@@ -53,7 +53,7 @@ async def test_socket_mode_needs_the_bot_token(tmp_path: Path) -> None:
         {"CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "SLACK_APP_TOKEN": "xapp-1"}
     )
     runtime = Runtime(bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True))
-    with pytest.raises(StartupError, match="^SLACK_BOT_TOKEN: must be set for Socket Mode"):
+    with pytest.raises(StartupError, match=r"^SLACK_BOT_TOKEN: must be set for Socket Mode"):
         await runtime.start(host="127.0.0.1", port=0)
 
 
