@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-from collections.abc import AsyncIterator, Coroutine
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,15 +15,19 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bot.bootstrap import Capdesk, bootstrap
 from bot.server.runtime import Runtime
 from bot.settings import load_settings
 from bot.slack.emulator import Message, SlackEmulator
+from store.engine import make_engine
+from store.migrate import upgrade
+from tests.integration.conftest import postgres_server, postgres_url
 from workflows.clock import ManualClock
 
 T = TypeVar("T")
+__all__ = ["postgres_server"]  # a fixture, shared with the integration tests
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 # A Monday morning in Berlin, mid-month: business hours, usage to date in the sandbox.
@@ -123,21 +128,27 @@ def synced_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @asynccontextmanager
-async def serve(folder: Path, synced_store: Path) -> AsyncIterator[Served]:
-    """capdesk on a copy of the synced store, behind its HTTP endpoint, with the emulator."""
+async def serve(
+    folder: Path, synced_store: Path, *, url: str | None = None
+) -> AsyncIterator[Served]:
+    """capdesk behind its HTTP endpoint, with the emulator: on a copy of the synced SQLite
+    store, or on the database at `url` (synced here)."""
     clock = ManualClock(T0)
-    database = folder / "capdesk.db"
-    shutil.copyfile(synced_store, database)
+    if url is None:
+        database = folder / "capdesk.db"
+        shutil.copyfile(synced_store, database)
+        url = f"sqlite:///{database}"
     async with SlackEmulator(seed=7, today=T0.date(), signing_secret=SECRET) as emu:
         settings = load_settings(
             {
-                "CAPDESK_DATABASE_URL": f"sqlite:///{database}",
+                "CAPDESK_DATABASE_URL": url,
                 "SLACK_BOT_TOKEN": emu.bot_token,
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": emu.api_url,
             }
         )
         app = bootstrap(settings, clock=clock, builtin_policy_only=True)
+        await asyncio.to_thread(app.ensure_synced)
         runtime = Runtime(app, scheduled=False)
         port = await runtime.start(host="127.0.0.1", port=0)
         emu.request_url = f"http://127.0.0.1:{port}/slack/events"
@@ -149,6 +160,39 @@ async def serve(folder: Path, synced_store: Path) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-async def served(tmp_path: Path, synced_store: Path) -> AsyncIterator[Served]:
-    async with serve(tmp_path, synced_store) as running:
+def database() -> str:
+    """SQLite unless a module asks for both (a module-level `database` fixture)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(database: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the synced SQLite copy, else a fresh, migrated PostgreSQL schema."""
+    if database == "sqlite":
+        yield None
+        return
+    server: Engine = request.getfixturevalue("postgres_server")
+    schema = f"capdesk_ad_{uuid.uuid4().hex[:16]}"
+    with server.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = postgres_url(schema=schema)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with server.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture
+async def served(
+    tmp_path: Path, synced_store: Path, database_url: str | None
+) -> AsyncIterator[Served]:
+    async with serve(tmp_path, synced_store, url=database_url) as running:
         yield running
+
+
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""For `@pytest.fixture(params=BOTH_DATABASES) def database(...)` in a module."""

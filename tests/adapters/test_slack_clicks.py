@@ -8,10 +8,15 @@ from collections import Counter
 import pytest
 
 from bot.slack.emulator import Message
-from tests.adapters.conftest import ANA, LEA, RAVI, SAM, TOM, Served
+from tests.adapters.conftest import ANA, BOTH_DATABASES, LEA, RAVI, SAM, TOM, Served
 from tests.adapters.test_slack_story import ask, buttons, text_of
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 async def pending_card(served: Served) -> tuple[Message, Message]:

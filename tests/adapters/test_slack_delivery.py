@@ -7,10 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.adapters.conftest import LEA, SAM, TOM, Served
+from tests.adapters.conftest import BOTH_DATABASES, LEA, SAM, TOM, Served
 from tests.adapters.test_slack_story import ask, buttons
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def posts(served: Served) -> Counter[str]:

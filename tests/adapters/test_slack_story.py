@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.slack.emulator import Message
-from tests.adapters.conftest import DANA, EVE, LEA, SAM, TOM, Served
+from tests.adapters.conftest import BOTH_DATABASES, DANA, EVE, LEA, SAM, TOM, Served
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def buttons(message: Message) -> list[str]:
@@ -184,3 +189,29 @@ async def test_app_home_shows_status_requests_and_approvals(served: Served) -> N
     result = emu.open_view_of(SAM)
     assert result is not None
     assert "You approved" in str(result.definition)
+
+
+async def test_the_upgrade_form_refuses_a_forged_tier_inline(served: Served) -> None:
+    emu = served.emu
+    await ask(served, TOM, "upgrade")
+    modal = emu.open_view_of(TOM)
+    assert modal is not None
+    # Slack only submits the tiers the form offers; a forged submission names another one.
+    payload = emu.view_submission(TOM, {"tier": "premium", "reason": "bigger context"})
+    tier = payload["view"]["state"]["values"]["tier"]["value"]["selected_option"]
+    tier["value"] = tier["text"]["text"] = "platinum"
+    reply = await emu.send_interaction(payload)
+    assert reply.json["response_action"] == "errors"
+    assert "is not a seat tier" in reply.json["errors"]["tier"]
+    assert served.requests() == []
+
+
+async def test_the_form_refuses_a_second_pending_request(served: Served) -> None:
+    emu = served.emu
+    await ask(served, TOM, "raise 150 for 14d release prep")
+    written = served.written()
+    await ask(served, TOM, "raise 50")
+    reply = await emu.submit_view(TOM, {"amount": "50", "reason": "more still"})
+    assert reply.json["response_action"] == "errors"
+    assert "already have request #1 pending" in reply.json["errors"]["reason"]
+    assert served.written() == written

@@ -384,18 +384,32 @@ class SlackEmulator:
         none closes the modal, "errors" keeps it open with the errors, "update" replaces
         it, "push" stacks a new one, "clear" closes them all.
         """
+        user, view = self._modal(who, view_id)
+        reply = await self.send_interaction(self._submission(user, view, values))
+        if reply.status != 200:
+            return reply
+        return _with_problems(reply, self._apply_view_response(user.id, view, reply.json))
+
+    def view_submission(
+        self, who: str, values: Mapping[str, Any] | None = None, *, view_id: str | None = None
+    ) -> Json:
+        """The `view_submission` payload of the member submitting their open modal (or
+        `view_id`), to send as it is or altered, as a forged submission would be."""
+        user, view = self._modal(who, view_id)
+        return self._submission(user, view, values)
+
+    def _submission(self, user: SlackUser, view: View, values: Mapping[str, Any] | None) -> Json:
+        state_values = payloads.state_values(view, values or {})
+        return payloads.view_submission(
+            user, view, state_values, trigger_id=self.issue_trigger(user.id)
+        )
+
+    def _modal(self, who: str, view_id: str | None) -> tuple[SlackUser, View]:
         user = self.user(who)
         view = self.state.views.get(view_id) if view_id else self.state.open_view_of(user.id)
         if view is None or view.closed:
             raise LookupError(f"{who} has no open modal {view_id or ''}".strip())
-        state_values = payloads.state_values(view, values or {})
-        payload = payloads.view_submission(
-            user, view, state_values, trigger_id=self.issue_trigger(user.id)
-        )
-        reply = await self.send_interaction(payload)
-        if reply.status != 200:
-            return reply
-        return _with_problems(reply, self._apply_view_response(user.id, view, reply.json))
+        return user, view
 
     async def event(
         self,
