@@ -29,7 +29,7 @@ def home_of(
     """
     email = email.lower()
     try:
-        status = status_of(uow, policy, email=email, now=now)
+        status = status_of(uow, policy, email=email, now=now, with_requests=False)
     except Refusal as refusal:
         status = Message(kind="home_unknown", title="Welcome to capdesk", text=str(refusal))
     messages = [status]

@@ -23,14 +23,23 @@ def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int
     return month_projection(now, policy.org).project(spent_cents)
 
 
-def status_of(uow: UnitOfWork, policy: Policy, *, email: str, now: datetime) -> Message:
-    """The status card for one member."""
+def status_of(
+    uow: UnitOfWork,
+    policy: Policy,
+    *,
+    email: str,
+    now: datetime,
+    with_requests: bool = True,
+) -> Message:
+    """The status card for one member; `with_requests` lists their open requests too (the App
+    Home lists them on their own)."""
     with uow:
         member = uow.members.get(email)
         if member is None:
             raise Refusal("You don't have a seat that capdesk knows of; ask an admin to add you.")
         spent = uow.usage.spend_since(member.email, month_start(now, policy))
-        open_requests = [r for r in uow.requests.list(requester=member.email) if r.status in _OPEN]
+        mine = uow.requests.list(requester=member.email) if with_requests else []
+        open_requests = [r for r in mine if r.status in _OPEN]
     group = policy.group_of(member.email)
     projected = project_month_end(spent, now=now, policy=policy)
     facts = [

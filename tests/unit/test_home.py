@@ -42,6 +42,8 @@ def test_a_member_sees_their_status_and_requests_with_cancel_on_pending_ones() -
     ]
     assert "release prep" in mine.facts[1].value
     assert verbs(mine) == [(Verb.CANCEL, str(pending.id))]
+    # The pending request is listed once, under the requests, not again in the status card.
+    assert not any(pending.ref in f.label for f in status.facts)
 
 
 def test_a_member_without_requests_is_told_how_to_ask() -> None:
