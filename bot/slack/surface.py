@@ -27,6 +27,16 @@ UNKNOWN_PERSON = Message(
 )
 
 
+FAILED = Message(
+    kind="failure",
+    title="Something went wrong on our side",
+    text=(
+        "capdesk could not finish this just now (the failure is logged for the admins). "
+        "Please try again in a minute."
+    ),
+)
+
+
 @dataclass
 class Surface:
     """The domain, the directory and the background runner, as the listeners see them."""

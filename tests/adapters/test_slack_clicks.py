@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
 from bot.slack.emulator import Message
 from tests.adapters.conftest import ANA, BOTH_DATABASES, LEA, RAVI, SAM, TOM, Served
@@ -124,3 +125,27 @@ async def test_a_stranger_gets_a_polite_answer_to_commands(served: Served) -> No
     assert told is not None
     assert "don't have a seat that capdesk knows of" in text_of(told)
     assert served.requests() == []
+
+
+async def test_a_database_failure_after_the_ack_is_told_and_changes_nothing(
+    served: Served,
+) -> None:
+    sam_card, _ = await pending_card(served)
+    with served.app.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE request RENAME TO request_away"))
+
+    await served.emu.click(SAM, sam_card, "approve")
+    await ask(served, TOM, "status")
+    for who in (SAM, TOM):
+        told = served.emu.last_ephemeral_for(who)
+        assert told is not None
+        assert "Something went wrong on our side" in text_of(told)
+
+    with served.app.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE request_away RENAME TO request"))
+    assert [status for _, status in served.requests()] == ["pending"]
+    assert buttons(sam_card) == ["approve", "deny"]
+
+    await served.emu.click(SAM, sam_card, "approve")
+    await served.settle()
+    assert [status for _, status in served.requests()] == ["applied"]

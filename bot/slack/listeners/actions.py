@@ -7,7 +7,9 @@ rate-limited Web API never makes Slack show the person an error.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -19,7 +21,7 @@ from bot.slack.forms import (
     open_request_form,
 )
 from bot.slack.home import publish_home
-from bot.slack.surface import UNKNOWN_PERSON, Surface, refusal
+from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
 from workflows.alerts.forms import suggested_request
 from workflows.clicks import Click, press
@@ -28,6 +30,8 @@ from workflows.messages import Message, Verb
 from workflows.model import Request, RequestKind
 from workflows.requests.form import draft_from_form
 from workflows.requests.grammar import RequestDraft
+
+log = logging.getLogger(__name__)
 
 ACTION_IDS = re.compile("^(" + "|".join(re.escape(verb.value) for verb in Verb) + ")$")
 
@@ -43,7 +47,6 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
 
 
 async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, Any]) -> None:
-    user_id = body["user"]["id"]
     trigger_id = body.get("trigger_id", "")
     on_home = (body.get("view") or {}).get("type") == "home"
 
@@ -54,6 +57,24 @@ async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, An
         else:
             await surface.reply(body["response_url"], message)
 
+    try:
+        await _act(surface, body=body, action=action, answer=answer)
+    except Exception:
+        # The ack is long gone: without this answer the person would hear nothing at all.
+        log.exception("click on %s failed", action.get("action_id"))
+        await answer(FAILED)
+
+
+async def _act(
+    surface: Surface,
+    *,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    answer: Callable[[Message], Awaitable[None]],
+) -> None:
+    user_id = body["user"]["id"]
+    trigger_id = body.get("trigger_id", "")
+    on_home = (body.get("view") or {}).get("type") == "home"
     email = await surface.directory.email_of(user_id)
     if email is None:
         await answer(UNKNOWN_PERSON)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.forms import open_request_form
-from bot.slack.surface import UNKNOWN_PERSON, Surface, refusal
+from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from workflows.commands import run_command
 from workflows.errors import Refusal
 from workflows.model import RequestKind
 from workflows.requests.grammar import RequestDraft, parse_command
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/capdesk"
 _FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPGRADE}
@@ -38,6 +41,19 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
 
 
 async def _run(
+    surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
+) -> None:
+    try:
+        await _command(
+            surface, user_id=user_id, text=text, trigger_id=trigger_id, response_url=response_url
+        )
+    except Exception:
+        # The ack is long gone: without this answer the person would hear nothing at all.
+        log.exception("/capdesk %s failed", text.split(" ", 1)[0][:20])
+        await surface.reply(response_url, FAILED)
+
+
+async def _command(
     surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
 ) -> None:
     email = await surface.directory.email_of(user_id)
