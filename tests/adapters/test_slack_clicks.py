@@ -149,3 +149,19 @@ async def test_a_database_failure_after_the_ack_is_told_and_changes_nothing(
     await served.emu.click(SAM, sam_card, "approve")
     await served.settle()
     assert [status for _, status in served.requests()] == ["applied"]
+
+
+async def test_a_database_failure_in_a_form_is_shown_in_the_form(served: Served) -> None:
+    await ask(served, TOM, "raise 150")
+    with served.app.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE request RENAME TO request_away"))
+    reply = await served.emu.submit_view(TOM, {"amount": "150", "reason": "release prep"})
+    assert reply.json["response_action"] == "errors"
+    assert "Something went wrong on our side" in reply.json["errors"]["reason"]
+    with served.app.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE request_away RENAME TO request"))
+    assert served.requests() == []
+
+    again = await served.emu.submit_view(TOM, {"amount": "150", "reason": "release prep"})
+    assert not again.json
+    assert [status for _, status in served.requests()] == ["pending"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.surface import UNKNOWN_PERSON, Surface
+from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface
 from bot.slack.views import (
     DENY_CALLBACK,
     RAISE_CAP_CALLBACK,
@@ -30,6 +32,9 @@ from workflows.model import RequestKind
 from workflows.requests.asking import submit_request
 from workflows.requests.form import RequestForm, draft_from_form
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 _REASON = "reason"
 
 
@@ -44,7 +49,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         fields = {block.get("block_id") for block in view.get("blocks", [])}
         try:
             email = await _email(surface, body)
-            await asyncio.to_thread(_submit, surface, email, form)
+            await _guarded(_submit, surface, email, form)
         except Refusal as exc:
             field = exc.field if exc.field is not None and exc.field in fields else _REASON
             await ack(response_action="errors", errors={field: str(exc)[:150]})
@@ -59,7 +64,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         try:
             email = await _email(surface, body)
             member = view.get("private_metadata") or ""
-            done = await asyncio.to_thread(_raise_cap, surface, email, member, amount)
+            done = await _guarded(_raise_cap, surface, email, member, amount)
         except Refusal as exc:
             await ack(response_action="errors", errors={"amount": str(exc)[:150]})
             return
@@ -82,7 +87,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
                 now=app.clock.now(),
                 note=note,
             )
-            await asyncio.to_thread(press, app.uow, app.policy, click)
+            await _guarded(press, app.uow, app.policy, click)
         except Refusal as exc:
             await ack(response_action="errors", errors={_REASON: str(exc)[:150]})
             return
@@ -98,8 +103,24 @@ def _raise_cap(surface: Surface, actor: str, member: str, amount: str) -> Messag
     )
 
 
+async def _guarded(work: Callable[..., T], *args: Any) -> T:
+    """Domain work off the loop; an unexpected failure becomes a refusal the form shows, since
+    Slack would otherwise only say it had trouble connecting."""
+    try:
+        return await asyncio.to_thread(work, *args)
+    except Refusal:
+        raise
+    except Exception as exc:
+        log.exception("form submission failed")
+        raise Refusal(f"{FAILED.title}: {FAILED.text}") from exc
+
+
 async def _email(surface: Surface, body: dict[str, Any]) -> str:
-    email = await surface.directory.email_of(body["user"]["id"])
+    try:
+        email = await surface.directory.email_of(body["user"]["id"])
+    except Exception as exc:
+        log.exception("looking up the person who submitted a form failed")
+        raise Refusal(f"{FAILED.title}: {FAILED.text}") from exc
     if email is None:
         raise Refusal(UNKNOWN_PERSON.text)
     return email
