@@ -34,6 +34,7 @@ from workflows.alerts.records import (
     MemberQuery,
     MemberStanding,
     NewFiring,
+    Standings,
 )
 from workflows.applying.worker import OperationWorker
 from workflows.clock import ManualClock
@@ -590,7 +591,7 @@ class FakeAlerts(_Repo):
         for email in state.members:
             state.first_seen.setdefault(email, today)
 
-    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
+    def _members(self, query: MemberQuery) -> Sequence[MemberStanding]:
         state = self._s
         spent = self._spent(query.month_start, query.today)
         last: dict[str, date] = {}
@@ -622,6 +623,10 @@ class FakeAlerts(_Repo):
                     MemberStanding(email, m.name, groups.get(email), m.cap_cents, paid, active)
                 )
         return found
+
+    def standings(self, query: MemberQuery) -> Standings:
+        groups = self.groups(month_start=query.month_start, today=query.today)
+        return Standings(self._members(query), groups if query.group_totals else ())
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
         spent = self._spent(month_start, today)

@@ -21,6 +21,7 @@ from workflows.alerts.records import (
     MemberQuery,
     MemberStanding,
     NewFiring,
+    Standings,
 )
 from workflows.messages import Outgoing, Recipient
 from workflows.model import (
@@ -326,8 +327,9 @@ class AlertRepository(Protocol):
         """Remember `today` as the first day of every seat not seen before (idle-seat clock)."""
         ...
 
-    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
-        """Active members meeting any one of the query's conditions, by email."""
+    def standings(self, query: MemberQuery) -> Standings:
+        """Active members meeting any one of the query's conditions, by email; with
+        `query.group_totals`, every budgeted group's spend too (as `groups()` sums it)."""
         ...
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:

@@ -1,9 +1,9 @@
 """The alert rules' queries: candidates by set-based SQL, and the firings they leave behind.
 
 Each query reads the usage tables once and returns only the members or groups that meet a
-condition; nothing loops over the organisation in Python. Claiming a firing is one
-`INSERT ... ON CONFLICT` per batch, so its key (rule, subject, period) fires once however many
-transactions or replicas try at the same time.
+condition; nothing loops over the organisation in Python. Claiming firings is one read of the
+keys already held and one `INSERT ... ON CONFLICT` for the rest, so a key (rule, subject,
+period) fires once however many transactions or replicas try at the same time.
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ from sqlalchemy import (
     Date,
     Float,
     and_,
+    any_,
     bindparam,
     case,
     cast,
     func,
+    literal,
+    null,
     or_,
     select,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +52,7 @@ from workflows.alerts.records import (
     MemberQuery,
     MemberStanding,
     NewFiring,
+    Standings,
 )
 
 _M = table(MemberRow)
@@ -59,6 +64,7 @@ _H = table(UsageHourlyRow)
 _F = table(AlertFiringRow)
 
 _BATCH = 500
+_MEMBER, _GROUP = 0, 1
 _KEY = ["rule_id", "subject", "period"]
 
 
@@ -67,29 +73,71 @@ class SqlAlerts:
 
     def __init__(self, session: Session) -> None:
         self._s = session
+        self._postgresql = session.get_bind().dialect.name == "postgresql"
+
+    def _one_of(self, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        """`column IN values`; on PostgreSQL `column = ANY(array)`, with one parameter.
+
+        psycopg rewrites every placeholder of a statement on the client, and for an IN list of
+        hundreds that cost more than running the statement: one array costs next to nothing.
+        """
+        if self._postgresql:
+            return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        return column.in_(values)
+
+    def _batches(self, values: list[str]) -> list[list[str]]:
+        """`values` in slices that stay under SQLite's limit on parameters (one on PostgreSQL)."""
+        if self._postgresql or len(values) <= _BATCH:
+            return [values]
+        return [values[start : start + _BATCH] for start in range(0, len(values), _BATCH)]
 
     def note_new_seats(self, today: date) -> None:
         self._s.execute(update(_M).where(_M.c.first_seen.is_(None)).values(first_seen=today))
 
-    def members(self, query: MemberQuery) -> Sequence[MemberStanding]:
-        in_month = _D.c.day >= query.month_start
-        # One pass over the daily usage: this month's spend, and the last day of any activity.
+    def standings(self, query: MemberQuery) -> Standings:
+        # The usage is aggregated over the recent days only: the month (its spend) and, for the
+        # idle rule, the days since `idle_since`. A member active in those days was last active
+        # then; only one who was not (an idle candidate, so a few) has their last active day
+        # looked up further back, in the primary key, newest first. Aggregating all the history
+        # instead cost most of the evaluation: most rows are older than the month.
+        recent = (
+            query.month_start
+            if query.idle_since is None
+            else min(query.month_start, query.idle_since)
+        )
+        active_day = case((or_(_D.c.spend_cents > 0, _D.c.commands > 0), _D.c.day), else_=None)
         per_member = (
             select(
                 _D.c.member_id,
-                func.sum(case((in_month, _D.c.spend_cents), else_=0)).label("spent"),
-                func.max(
-                    case((or_(_D.c.spend_cents > 0, _D.c.commands > 0), _D.c.day), else_=None)
-                ).label("last_day"),
+                func.sum(case((_D.c.day >= query.month_start, _D.c.spend_cents), else_=0)).label(
+                    "spent"
+                ),
+                func.max(active_day).label("last_day"),
             )
-            .where(_D.c.day <= query.today)
+            .where(_D.c.day >= recent, _D.c.day <= query.today)
             .group_by(_D.c.member_id)
         )
-        if query.idle_since is None:
-            per_member = per_member.where(in_month)
-        usage = per_member.subquery("usage")
+        # A CTE: read once (both databases materialise a CTE used twice) when the group totals
+        # are summed from it too, instead of reading the month's usage a second time.
+        usage = per_member.cte("usage")
         spent = func.coalesce(usage.c.spent, 0)
-        last_active = type_coerce(func.coalesce(usage.c.last_day, _M.c.first_seen), Date)
+        last_day: ColumnElement[Any] = usage.c.last_day
+        if query.idle_since is not None:
+            earlier = _D.alias("earlier")
+            before = (
+                select(func.max(earlier.c.day))
+                .where(
+                    earlier.c.member_id == _M.c.id,
+                    earlier.c.day < recent,
+                    or_(earlier.c.spend_cents > 0, earlier.c.commands > 0),
+                )
+                .scalar_subquery()
+            )
+            # COALESCE evaluates its arguments in order: the lookup runs only when needed.
+            last_day = func.coalesce(last_day, before)
+        # Without an idle rule only the month is read, and a seat unused this month is
+        # reported as last active on the day it was first seen, as it always was.
+        last_active = type_coerce(func.coalesce(last_day, _M.c.first_seen), Date)
         conditions: list[ColumnElement[bool]] = []
         if query.near_cap_bp is not None:
             conditions.append(
@@ -107,9 +155,14 @@ class SqlAlerts:
         if query.idle_since is not None:
             conditions.append(last_active <= query.idle_since)
         if not conditions:
-            return []
-        rows = self._s.execute(
+            if not query.group_totals:
+                return Standings(members=[])
+            return Standings(
+                members=[], groups=self.groups(month_start=query.month_start, today=query.today)
+            )
+        candidates = (
             select(
+                literal(_MEMBER).label("part"),
                 _M.c.email,
                 _M.c.name,
                 _GM.c.group_name,
@@ -122,9 +175,41 @@ class SqlAlerts:
             .outerjoin(_GM, _GM.c.member_id == _M.c.id)
             .outerjoin(usage, usage.c.member_id == _M.c.id)
             .where(_M.c.active, or_(*conditions))
-            .order_by(_M.c.email)
         )
-        return [_standing(r, last_active=r.last_active) for r in rows]
+        if not query.group_totals:
+            rows = self._s.execute(candidates.order_by(_M.c.email)).all()
+            return Standings(members=[_standing(r, last_active=r.last_active) for r in rows])
+        # Every budgeted group's month-to-date spend, summed from the same per-member pass over
+        # the same members `groups()` sums (all of the group's, active or not). Its rows share
+        # the candidates' columns: the group's name in `email`, its budget in `cap_cents`.
+        totals = (
+            select(
+                literal(_GROUP).label("part"),
+                _G.c.name.label("email"),
+                _G.c.name.label("name"),
+                _G.c.name.label("group_name"),
+                _G.c.budget_cents.label("cap_cents"),
+                cast(func.coalesce(func.sum(usage.c.spent), 0), BigInteger).label("spent"),
+                type_coerce(null(), Date).label("last_active"),
+            )
+            .select_from(_G)
+            .outerjoin(_GM, _GM.c.group_name == _G.c.name)
+            .outerjoin(usage, usage.c.member_id == _GM.c.member_id)
+            .where(_G.c.budget_cents.is_not(None))
+            .group_by(_G.c.name, _G.c.budget_cents)
+        )
+        both = union_all(candidates, totals).subquery("standing")
+        rows = self._s.execute(select(both).order_by(both.c.part, both.c.email)).all()
+        members: list[MemberStanding] = []
+        groups: list[GroupStanding] = []
+        for r in rows:
+            if r.part == _MEMBER:
+                members.append(_standing(r, last_active=r.last_active))
+            else:
+                groups.append(
+                    GroupStanding(name=r.email, budget_cents=r.cap_cents, spent_cents=int(r.spent))
+                )
+        return Standings(members=members, groups=groups)
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
         rows = self._s.execute(
@@ -169,7 +254,7 @@ class SqlAlerts:
             .where(
                 _M.c.active,
                 _H.c.hour >= min(hours),
-                _H.c.hour.in_(list(hours)),
+                self._one_of(_H.c.hour, list(hours)),
                 or_(*limits),
             )
             .order_by(_M.c.email, _H.c.hour)
@@ -211,10 +296,14 @@ class SqlAlerts:
         # One row per key, in key order: PostgreSQL refuses a statement that touches a row twice,
         # and two replicas locking the same keys in the same order cannot deadlock.
         unique = {f.key: f for f in firings}
-        rows = [_row(unique[key], now) for key in sorted(unique)]
-        insert = (
-            postgresql.insert if self._s.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
+        # Most candidates are held, evaluation after evaluation: found by one indexed read, they
+        # are left out of the INSERT, which would only have found them again (and locked them).
+        # A key seen held stays held (`fired_at` only moves forward), and a key not seen still
+        # goes through ON CONFLICT, so a replica claiming it at the same time is still decided
+        # there.
+        held = self._held(unique, since=None if again_after is None else now - again_after)
+        rows = [_row(unique[key], now) for key in sorted(unique) if key not in held]
+        insert = postgresql.insert if self._postgresql else sqlite.insert
         if not rows:
             return []
         statement = insert(_F)
@@ -244,16 +333,34 @@ class SqlAlerts:
         claimed = [(r.rule_id, r.subject, r.period) for r in returned]
         return sorted(claimed)
 
+    def _held(
+        self, keys: Collection[tuple[str, str, str]], *, since: datetime | None
+    ) -> set[tuple[str, str, str]]:
+        """The keys already fired (after `since`, if given): they cannot fire now."""
+        subjects: dict[str, set[str]] = {}
+        for rule_id, subject, _period in keys:
+            subjects.setdefault(rule_id, set()).add(subject)
+        held: set[tuple[str, str, str]] = set()
+        for rule_id, wanted in sorted(subjects.items()):
+            for batch in self._batches(sorted(wanted)):
+                statement = select(_F.c.rule_id, _F.c.subject, _F.c.period).where(
+                    _F.c.rule_id == rule_id, self._one_of(_F.c.subject, batch)
+                )
+                if since is not None:
+                    statement = statement.where(_F.c.fired_at > since)
+                held.update(tuple(r) for r in self._s.execute(statement).all())
+        return held & set(keys)
+
     def fired(self, rule_id: str, subjects: Collection[str]) -> Sequence[FiringRecord]:
         wanted = sorted(set(subjects))
         found: list[FiringRecord] = []
-        for start in range(0, len(wanted), _BATCH):
+        for batch in self._batches(wanted):
             rows = self._s.execute(
                 select(_F)
-                .where(_F.c.rule_id == rule_id, _F.c.subject.in_(wanted[start : start + _BATCH]))
+                .where(_F.c.rule_id == rule_id, self._one_of(_F.c.subject, batch))
                 .order_by(_F.c.subject, _F.c.period)
-            ).mappings()
-            found += [_record(row) for row in rows]
+            )
+            found += [_record(row) for row in rows.mappings().all()]
         return found
 
     def take_digest(

@@ -6,6 +6,7 @@ groups that may fire, never the whole organisation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -18,6 +19,8 @@ class MemberQuery:
     `near_cap_bp`: month-to-date spend >= cap * bp / 10,000 (basis points, exact in integers).
     `forecast_factor`: month-to-date spend * factor > cap.
     `idle_since`: last active on or before.
+    `group_totals`: also every budgeted group's spend, summed in the same pass over the usage
+    rather than read a second time.
     """
 
     month_start: date
@@ -25,6 +28,7 @@ class MemberQuery:
     near_cap_bp: int | None = None
     forecast_factor: float | None = None
     idle_since: date | None = None
+    group_totals: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,14 @@ class GroupStanding:
     name: str
     budget_cents: int
     spent_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Standings:
+    """The members a `MemberQuery` found and, when it asked for them, the groups' totals."""
+
+    members: Sequence[MemberStanding]
+    groups: Sequence[GroupStanding] = ()
 
 
 @dataclass(frozen=True, slots=True)

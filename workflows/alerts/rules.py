@@ -19,7 +19,13 @@ from typing import Any
 
 from workflows.alerts.calendar import after_hours_starts, local_today, month_key, month_start
 from workflows.alerts.forecast import Projection, month_projection
-from workflows.alerts.records import GroupStanding, HourSpike, MemberQuery, MemberStanding
+from workflows.alerts.records import (
+    GroupStanding,
+    HourSpike,
+    MemberQuery,
+    MemberStanding,
+    Standings,
+)
 from workflows.messages import Action, Verb
 from workflows.money import cents_from_usd, format_usd
 from workflows.policy.model import (
@@ -97,12 +103,9 @@ def basis_points(threshold_pct: Decimal) -> int:
 def evaluate(uow: UnitOfWork, policy: Policy, moment: Moment) -> list[Firing]:
     """Every firing the rules call for now, before keys and cooldowns are checked."""
     uow.alerts.note_new_seats(moment.today)
-    members = _members(uow, policy, moment)
-    groups = (
-        uow.alerts.groups(month_start=moment.month, today=moment.today)
-        if any(r.kind in ("group_budget", "forecast_overrun") for r in policy.rules)
-        else []
-    )
+    wants_groups = any(r.kind in ("group_budget", "forecast_overrun") for r in policy.rules)
+    standings = _standings(uow, policy, moment, group_totals=wants_groups)
+    members, groups = standings.members, standings.groups
     firings: list[Firing] = []
     for rule in policy.rules:
         excluded = set(rule.exclude)
@@ -121,7 +124,7 @@ def evaluate(uow: UnitOfWork, policy: Policy, moment: Moment) -> list[Firing]:
     return firings
 
 
-def _members(uow: UnitOfWork, policy: Policy, moment: Moment) -> list[MemberStanding]:
+def _standings(uow: UnitOfWork, policy: Policy, moment: Moment, *, group_totals: bool) -> Standings:
     near = [basis_points(r.threshold_pct) for r in policy.rules if isinstance(r, CapNearRule)]
     idle = [r.warn_after_days for r in policy.rules if isinstance(r, IdleSeatRule)]
     forecast = any(isinstance(r, ForecastOverrunRule) for r in policy.rules)
@@ -131,10 +134,15 @@ def _members(uow: UnitOfWork, policy: Policy, moment: Moment) -> list[MemberStan
         near_cap_bp=min(near) if near else None,
         forecast_factor=moment.projection.factor if forecast and moment.projection.ready else None,
         idle_since=moment.today - timedelta(days=min(idle)) if idle else None,
+        group_totals=group_totals,
     )
     if query.near_cap_bp is None and query.forecast_factor is None and query.idle_since is None:
-        return []
-    return list(uow.alerts.members(query))
+        if not group_totals:
+            return Standings(members=())
+        return Standings(
+            members=(), groups=uow.alerts.groups(month_start=moment.month, today=moment.today)
+        )
+    return uow.alerts.standings(query)
 
 
 def _pct(part: int, whole: int) -> str:
