@@ -29,6 +29,7 @@ Run it from the repository root::
 
     python benchmarks/slack_ack.py                     # 2,000 clicks, 20 clients
     python benchmarks/slack_ack.py --requests 5000 --clients 50
+    python benchmarks/slack_ack.py --database postgresql://...   # empty, after `capdesk db upgrade`
 """
 
 from __future__ import annotations
@@ -257,6 +258,8 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument(
-        "--database", help="a database URL for capdesk (default: SQLite in a temporary folder)"
+        "--database",
+        help="an empty database at the current migration (`capdesk db upgrade`) for capdesk; "
+        "default: SQLite in a temporary folder",
     )
     asyncio.run(main(parser.parse_args()))

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Background:
-    """A set of running tasks, at most `concurrency` of them working at once.
+    """A set of running tasks, at most `concurrency` of them working at once (the rest wait
+    their turn in memory)."""
 
-    The limit keeps a burst of clicks from filling the CPU with domain work while new requests
-    wait to be acknowledged; the rest wait their turn in memory.
-    """
-
-    def __init__(self, *, concurrency: int = 4) -> None:
+    def __init__(self, *, concurrency: int = 32) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -46,3 +45,19 @@ class Background:
                 await work
             except Exception:
                 log.exception("background task %s failed", name)
+
+
+class DomainThreads:
+    """Runs the blocking domain code in threads, `limit` calls at a time.
+
+    Domain calls are Python-bound (SQLAlchemy), so several at once only fight the event loop
+    for the GIL: with one at a time, a burst of clicks still gets every ack out near the bare
+    Bolt app's latency, while the network waits of other tasks go on around it.
+    """
+
+    def __init__(self, *, limit: int = 1) -> None:
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._slots:
+            return await asyncio.to_thread(work, *args, **kwargs)

@@ -10,7 +10,7 @@ from aiohttp import ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.background import Background
+from bot.background import Background, DomainThreads
 from bot.bootstrap import Capdesk
 from bot.charts import render_png
 from bot.metrics import Metrics
@@ -72,7 +72,8 @@ def build_slack(
     carry no signature to verify.
     """
     client = web_client(token=token, base_url=app.settings.slack_api_url, session=ClientSession())
-    directory = SlackDirectory(client, app.uow)
+    run = DomainThreads()
+    directory = SlackDirectory(client, app.uow, run=run)
     surface = Surface(
         app=app,
         client=client,
@@ -80,6 +81,7 @@ def build_slack(
         background=background,
         metrics=metrics,
         wake_outbox=wake_outbox,
+        run=run,
     )
     bolt = AsyncApp(
         client=client,

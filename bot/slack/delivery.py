@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import ClientSession
 
+from bot.background import DomainThreads
 from bot.bootstrap import Capdesk
 from bot.charts import render_png
 from bot.metrics import Metrics
@@ -25,7 +26,7 @@ async def _deliver(app: Capdesk, token: str) -> DeliveryReport:
         client = web_client(token=token, base_url=app.settings.slack_api_url, session=session)
         notifier = SlackNotifier(
             client=client,
-            directory=SlackDirectory(client, app.uow),
+            directory=SlackDirectory(client, app.uow, run=DomainThreads()),
             policy=app.policy,
             loop=asyncio.get_running_loop(),
             metrics=Metrics(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.surface import Surface
@@ -28,7 +26,7 @@ async def open_request_form(
     draft: RequestDraft | None = None,
 ) -> None:
     """The request modal, prefilled with what the person already said."""
-    member = await asyncio.to_thread(_member, surface, email)
+    member = await surface.run(_member, surface, email)
     policy = surface.app.policy
     prefill = None
     if draft is not None:
@@ -62,7 +60,7 @@ def _summary(surface: Surface, request_id: int) -> str | None:
 
 async def open_deny_form(surface: Surface, *, trigger_id: str, request_id: int) -> bool:
     """The deny modal asking for a reason; False when the request does not exist."""
-    summary = await asyncio.to_thread(_summary, surface, request_id)
+    summary = await surface.run(_summary, surface, request_id)
     if summary is None:
         return False
     await _open(surface, trigger_id, deny_modal(request_id=request_id, summary=summary))
@@ -74,7 +72,7 @@ async def open_raise_cap_form(
 ) -> None:
     """The "Raise cap" modal for a member named in an alert; Refusal when not entitled."""
     app = surface.app
-    form = await asyncio.to_thread(
+    form = await surface.run(
         raise_cap_form, app.uow(), app.policy, actor=actor, email=member, now=app.clock.now()
     )
     await _open(surface, trigger_id, raise_cap_modal(form))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.slack.surface import UNKNOWN_PERSON, Surface
 from bot.slack.views import home_view
 from workflows.home import home_of
@@ -16,7 +14,7 @@ async def publish_home(surface: Surface, *, user_id: str, email: str | None) -> 
     if email is None:
         messages: tuple[Message, ...] = (UNKNOWN_PERSON,)
     else:
-        messages = await asyncio.to_thread(
+        messages = await surface.run(
             home_of, app.uow(), app.policy, email=email, now=app.clock.now()
         )
     await surface.client.views_publish(user_id=user_id, view=home_view(messages))

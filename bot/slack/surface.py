@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.background import Background
+from bot.background import Background, DomainThreads
 from bot.bootstrap import Capdesk
 from bot.metrics import Metrics
 from bot.slack.blocks import fallback_text, message_blocks
@@ -47,6 +47,8 @@ class Surface:
     background: Background
     metrics: Metrics
     wake_outbox: Callable[[], None]
+    run: DomainThreads
+    """Where the listeners run blocking domain code, off the event loop."""
 
     async def reply(self, response_url: str, message: Message) -> None:
         """Answer only the person, through the `response_url` Slack gave with their request.

@@ -6,7 +6,6 @@ rate-limited Web API never makes Slack show the person an error.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -93,7 +92,7 @@ async def _act(
             return
         app = surface.app
         click = Click(actor=email, verb=verb, value=value, now=app.clock.now())
-        reply = await asyncio.to_thread(press, app.uow, app.policy, click)
+        reply = await surface.run(press, app.uow, app.policy, click)
     except Refusal as exc:
         await answer(refusal(str(exc)))
         return
@@ -115,11 +114,11 @@ async def _open_form(
         kind = RequestKind(value) if value in set(RequestKind) else RequestKind.CAP_INCREASE
         draft = None
         if kind is RequestKind.CAP_INCREASE:
-            draft = await asyncio.to_thread(_suggested, surface, email)
+            draft = await surface.run(_suggested, surface, email)
         await open_request_form(surface, trigger_id=trigger_id, email=email, kind=kind, draft=draft)
         return
     # An extension asks again for what the ending grant gave.
-    request = await asyncio.to_thread(_request, surface, value)
+    request = await surface.run(_request, surface, value)
     if request is None or request.requester != email:
         raise Refusal("You can only extend your own grants.")
     await open_request_form(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -80,9 +79,7 @@ async def _command(
                 draft=command,
             )
             return
-        reply = await asyncio.to_thread(
-            run_command, app.uow, app.policy, email=email, text=text, now=now
-        )
+        reply = await surface.run(run_command, app.uow, app.policy, email=email, text=text, now=now)
     except Refusal as exc:
         await surface.reply(response_url, refusal(str(exc)))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -45,4 +44,4 @@ async def _first_time(surface: Surface, body: dict[str, Any]) -> bool:
             uow.commit()
             return first
 
-    return await asyncio.to_thread(record)
+    return await surface.run(record)

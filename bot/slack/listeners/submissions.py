@@ -6,7 +6,6 @@ from the ack itself (`response_action: errors`). The work is one short transacti
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -49,7 +48,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         fields = {block.get("block_id") for block in view.get("blocks", [])}
         try:
             email = await _email(surface, body)
-            await _guarded(_submit, surface, email, form)
+            await _guarded(surface, _submit, surface, email, form)
         except Refusal as exc:
             field = exc.field if exc.field is not None and exc.field in fields else _REASON
             await ack(response_action="errors", errors={field: str(exc)[:150]})
@@ -64,7 +63,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         try:
             email = await _email(surface, body)
             member = view.get("private_metadata") or ""
-            done = await _guarded(_raise_cap, surface, email, member, amount)
+            done = await _guarded(surface, _raise_cap, surface, email, member, amount)
         except Refusal as exc:
             await ack(response_action="errors", errors={"amount": str(exc)[:150]})
             return
@@ -87,7 +86,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
                 now=app.clock.now(),
                 note=note,
             )
-            await _guarded(press, app.uow, app.policy, click)
+            await _guarded(surface, press, app.uow, app.policy, click)
         except Refusal as exc:
             await ack(response_action="errors", errors={_REASON: str(exc)[:150]})
             return
@@ -103,11 +102,12 @@ def _raise_cap(surface: Surface, actor: str, member: str, amount: str) -> Messag
     )
 
 
-async def _guarded(work: Callable[..., T], *args: Any) -> T:
+async def _guarded(surface: Surface, work: Callable[..., T], *args: Any) -> T:
     """Domain work off the loop; an unexpected failure becomes a refusal the form shows, since
     Slack would otherwise only say it had trouble connecting."""
     try:
-        return await asyncio.to_thread(work, *args)
+        result: T = await surface.run(work, *args)
+        return result
     except Refusal:
         raise
     except Exception as exc:
