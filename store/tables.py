@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime, enum_column
 from workflows.model import (
+    CHAT_SOURCE,
     GrantStatus,
     OperationKind,
     OperationPurpose,
@@ -133,7 +134,7 @@ class RequestRow(SQLModel, table=True):
     new_cap_cents: int | None = None
     target_tier: str | None = Field(default=None, max_length=32)
     ends_at: datetime | None = _utc(nullable=True)
-    source: str = Field(default="chat", max_length=200)
+    source: str = Field(default=CHAT_SOURCE, max_length=200)
     reminded_at: datetime | None = _utc(nullable=True)
     escalated_at: datetime | None = _utc(nullable=True)
     decided_by: str | None = Field(default=None, max_length=320)

@@ -29,6 +29,10 @@ class Member:
     external_id: str = ""
 
 
+CHAT_SOURCE = "chat"
+"""Where a request came from when a person asked in chat (others name a backend)."""
+
+
 class RequestKind(StrEnum):
     CAP_INCREASE = "cap_increase"
     SEAT_UPGRADE = "seat_upgrade"
@@ -93,7 +97,7 @@ class NewRequest:
     new_cap_cents: int | None = None
     target_tier: str | None = None
     ends_at: datetime | None = None
-    source: str = "chat"
+    source: str = CHAT_SOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,7 @@ class Request:
     new_cap_cents: int | None = None
     target_tier: str | None = None
     ends_at: datetime | None = None
-    source: str = "chat"
+    source: str = CHAT_SOURCE
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
     decided_by: str | None = None

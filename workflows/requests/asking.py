@@ -6,7 +6,7 @@ from datetime import datetime
 
 from workflows.audit import record
 from workflows.errors import Refusal
-from workflows.model import POLICY_ACTOR, Request, RequestKind
+from workflows.model import CHAT_SOURCE, POLICY_ACTOR, NewRequest, Request, RequestKind
 from workflows.policy import Policy
 from workflows.ports import Conflict, UnitOfWork
 from workflows.requests import texts
@@ -34,26 +34,43 @@ def submit_request(
     """Handle a request from a member; raises Refusal (and writes nothing) if it is not valid."""
     with uow:
         new = validate(uow, policy, requester=requester.lower(), draft=draft, now=now)
-        try:
-            request = uow.requests.add(new)
-        except Conflict as exc:
-            raise Refusal(
-                "You already have a request of this kind pending; wait for it or cancel it."
-            ) from exc
-        record(
+        request = take_in(
             uow,
-            at=now,
-            actor=request.requester,
-            action="request.created",
-            subject=f"request:{request.id}",
-            after={"status": request.status, "what": texts.what(request), "reason": request.reason},
+            policy,
+            new,
+            now=now,
+            pending="You already have a request of this kind pending; wait for it or cancel it.",
         )
-        if auto_approvable(request, policy):
-            request = approve_in(uow, policy, request, actor=POLICY_ACTOR, now=now)
-        else:
-            _ask(uow, policy, request, now)
         uow.commit()
         return request
+
+
+def take_in(
+    uow: UnitOfWork, policy: Policy, new: NewRequest, *, now: datetime, pending: str
+) -> Request:
+    """Store a validated request, audit it, and approve it by policy or ask its approvers.
+
+    Raises Refusal with `pending` when the requester already has one of this kind pending.
+    """
+    try:
+        request = uow.requests.add(new)
+    except Conflict as exc:
+        raise Refusal(pending) from exc
+    after = {"status": request.status, "what": texts.what(request), "reason": request.reason}
+    if request.source != CHAT_SOURCE:
+        after["source"] = request.source
+    record(
+        uow,
+        at=now,
+        actor=request.requester,
+        action="request.created",
+        subject=f"request:{request.id}",
+        after=after,
+    )
+    if auto_approvable(request, policy):
+        return approve_in(uow, policy, request, actor=POLICY_ACTOR, now=now)
+    _ask(uow, policy, request, now)
+    return request
 
 
 def _ask(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> None:

@@ -20,15 +20,12 @@ from workflows.admin import AdminConnector, NativeIncreaseRequest, native_reques
 from workflows.audit import record
 from workflows.errors import Refusal
 from workflows.messages import Fact, Message
-from workflows.model import POLICY_ACTOR, Request, RequestKind
+from workflows.model import Request, RequestKind
 from workflows.money import format_usd
 from workflows.policy import Policy
-from workflows.ports import Conflict, UnitOfWork
-from workflows.requests import texts
-from workflows.requests.announce import card, name_of, send_cards, tell, tell_admins
-from workflows.requests.approvers import approvers_for
-from workflows.requests.asking import auto_approvable
-from workflows.requests.deciding import approve_in
+from workflows.ports import UnitOfWork
+from workflows.requests.announce import name_of, tell_admins
+from workflows.requests.asking import take_in
 from workflows.requests.grammar import RequestDraft
 from workflows.requests.sources import native_source
 from workflows.requests.validation import validate
@@ -112,38 +109,14 @@ def _take_in(
     now: datetime,
 ) -> Request:
     email = native.email.lower()
-    draft = _proposal(uow, policy, native)
-    new = validate(uow, policy, requester=email, draft=draft, now=now)
-    try:
-        request = uow.requests.add(replace(new, source=native_source(backend, native.id)))
-    except Conflict as exc:
-        raise Refusal("they already have a raise pending in capdesk") from exc
-    record(
+    new = validate(uow, policy, requester=email, draft=_proposal(uow, policy, native), now=now)
+    return take_in(
         uow,
-        at=now,
-        actor=request.requester,
-        action="request.created",
-        subject=f"request:{request.id}",
-        after={
-            "status": request.status,
-            "what": texts.what(request),
-            "reason": request.reason,
-            "source": request.source,
-        },
+        policy,
+        replace(new, source=native_source(backend, native.id)),
+        now=now,
+        pending="they already have a raise pending in capdesk",
     )
-    if auto_approvable(request, policy):
-        return approve_in(uow, policy, request, actor=POLICY_ACTOR, now=now)
-    group = policy.group(request.group)
-    requester = uow.members.get(request.requester)
-    assert group is not None  # validation found the group
-    assert requester is not None  # and the member
-    people = list(approvers_for(policy, request.requester, group))
-    send_cards(
-        uow, policy, request, card(uow, policy, request, requester, now), people=people, now=now
-    )
-    names = [name_of(uow, p) for p in people]
-    tell(uow, request.requester, texts.request_sent(request, names, policy.org.zone), now)
-    return request
 
 
 def _unroutable(

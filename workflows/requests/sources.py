@@ -5,7 +5,6 @@ A native request's source is `native:<backend>:<id>`, so the write-back finds it
 
 from __future__ import annotations
 
-CHAT = "chat"
 _NATIVE = "native"
 
 
