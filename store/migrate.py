@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
@@ -54,13 +55,27 @@ class SchemaOutOfDate(Exception):
 
 def ensure_schema(engine: Engine) -> None:
     """Upgrade a fresh SQLite database by itself; elsewhere, refuse to run on an old schema."""
+    if engine.dialect.name == "sqlite":
+        _ensure_sqlite(engine)
+        return
     now, newest = current(engine), head()
     if now == newest:
-        return
-    if engine.dialect.name == "sqlite":
-        upgrade(engine)
         return
     state = "empty" if now is None else f"at revision {now}"
     raise SchemaOutOfDate(
         f"the database is {state}, the code needs {newest}: run `capdesk db upgrade`"
     )
+
+
+def _ensure_sqlite(engine: Engine, *, attempts: int = 5) -> None:
+    # Processes starting at once on a fresh file race to upgrade it. SQLite answers "database
+    # is locked" at once, without waiting, when it sees two lock upgrades that would deadlock;
+    # the loser's migration rolled back whole, so it looks again and, if need be, retries.
+    for attempt in range(1, attempts + 1):
+        try:
+            if current(engine) != head():
+                upgrade(engine)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts:
+                raise
