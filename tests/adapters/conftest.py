@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ from bot.settings import load_settings
 from bot.slack.emulator import Message, SlackEmulator
 from store.engine import make_engine
 from store.migrate import upgrade
-from tests.integration.conftest import postgres_server, postgres_url
+from tests.postgres import fresh_schema
 from workflows.clock import ManualClock
 
 T = TypeVar("T")
-__all__ = ["postgres_server"]  # a fixture, shared with the integration tests
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 # A Monday morning in Berlin, mid-month: business hours, usage to date in the sandbox.
@@ -172,18 +170,11 @@ def database_url(database: str, request: pytest.FixtureRequest) -> Iterator[str 
         yield None
         return
     server: Engine = request.getfixturevalue("postgres_server")
-    schema = f"capdesk_ad_{uuid.uuid4().hex[:16]}"
-    with server.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = postgres_url(schema=schema)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
+    with fresh_schema(server, "capdesk_ad") as (_, url):
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
         yield url
-    finally:
-        with server.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture

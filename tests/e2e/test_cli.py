@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,15 +24,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, text
 
 from bot.bootstrap import bootstrap
 from bot.cli.main import cli
 from bot.settings import load_settings
 from store.engine import make_engine
 from store.migrate import head
+from tests.postgres import fresh_schema
 from workflows.commands import run_command
 from workflows.model import Verdict
 from workflows.requests.deciding import decide
@@ -46,10 +44,6 @@ EVE, DANA, TOM, SAM, RAVI = (
     "tom.becker@example.com",
     "sam.ortiz@example.com",
     "ravi.menon@example.com",
-)
-
-POSTGRES_URL = os.environ.get(
-    "CAPDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 
 # Settings and terminal variables of the person running the tests must not reach capdesk.
@@ -438,43 +432,13 @@ def test_db_upgrade_on_an_unreachable_database_names_the_setting(tmp_path: Path)
     assert len(result.stderr.splitlines()) == 1
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
 @pytest.fixture
-def postgres_schema() -> Iterator[tuple[str, str]]:
+def postgres_schema(postgres_server: Engine) -> Iterator[tuple[str, str]]:
     """A new, empty PostgreSQL schema and a URL that lands in it; dropped afterwards."""
-    server_url = make_url(POSTGRES_URL)
-    server_url = server_url.update_query_dict(
-        {"connect_timeout": server_url.query.get("connect_timeout", "5")}
-    )
-    server = make_engine(server_url.render_as_string(hide_password=False))
-    try:
-        with server.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        server.dispose()
-        reason = f"PostgreSQL is unreachable at {POSTGRES_URL}: {str(exc).splitlines()[0]}"
-        if _in_ci():
-            pytest.fail(f"{reason}; CI is set, so the PostgreSQL tests may not be skipped")
-        pytest.skip(reason)
-    schema = f"capdesk_e2e_{uuid.uuid4().hex[:12]}"
-    with server.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    options = [server_url.query["options"]] if "options" in server_url.query else []
-    options.append(f"-csearch_path={schema}")
-    url = server_url.update_query_dict({"options": " ".join(str(o) for o in options)})
-    try:
-        yield schema, url.render_as_string(hide_password=False)
-    finally:
-        with server.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '20s'"))
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        server.dispose()
+    with fresh_schema(postgres_server, "capdesk_e2e") as made:
+        yield made
 
 
-@pytest.mark.postgres
 def test_db_upgrade_on_postgresql(postgres_schema: tuple[str, str]) -> None:
     schema, url = postgres_schema
     env = {"CAPDESK_DATABASE_URL": url}
