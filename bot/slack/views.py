@@ -142,27 +142,24 @@ def read_request_form(view_state_values: Mapping[str, Any], kind: RequestKind) -
 
 def deny_modal(*, request_id: int, summary: str) -> dict[str, Any]:
     """Asks an approver why they deny a request; the reason is required."""
-    return View(
-        type="modal",
+    return _one_field_modal(
         callback_id=DENY_CALLBACK,
         private_metadata=str(request_id),
-        title=_plain("Deny request"),
-        submit=_plain("Deny"),
-        close=_plain("Back"),
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=fit_mrkdwn(summary, SECTION_TEXT))),
-            InputBlock(
-                block_id=REASON_BLOCK,
-                label=PlainTextObject(text="Why? The requester reads this."),
-                element=PlainTextInputElement(
-                    action_id=VALUE_ACTION,
-                    multiline=True,
-                    min_length=REASON_MIN,
-                    max_length=REASON_MAX,
-                ),
+        title="Deny request",
+        submit="Deny",
+        close="Back",
+        summary=summary,
+        field=InputBlock(
+            block_id=REASON_BLOCK,
+            label=PlainTextObject(text="Why? The requester reads this."),
+            element=PlainTextInputElement(
+                action_id=VALUE_ACTION,
+                multiline=True,
+                min_length=REASON_MIN,
+                max_length=REASON_MAX,
             ),
-        ],
-    ).to_dict()
+        ),
+    )
 
 
 def read_deny_form(view_state_values: Mapping[str, Any]) -> str:
@@ -179,25 +176,47 @@ def raise_cap_modal(form: CapForm) -> dict[str, Any]:
     )
     if form.max_cap_cents is not None:
         facts += f" · group maximum {format_usd(form.max_cap_cents)}"
-    return View(
-        type="modal",
+    return _one_field_modal(
         callback_id=RAISE_CAP_CALLBACK,
         private_metadata=form.email,
-        title=_plain("Raise a cap"),
-        submit=_plain("Raise"),
-        close=_plain("Cancel"),
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=fit_mrkdwn(facts, SECTION_TEXT))),
-            InputBlock(
-                block_id=AMOUNT_BLOCK,
-                label=PlainTextObject(text="New monthly cap, in USD"),
-                element=NumberInputElement(
-                    action_id=VALUE_ACTION,
-                    is_decimal_allowed=True,
-                    min_value="0.01",
-                    initial_value=str(Decimal(form.suggested_cap_cents) / 100),
-                ),
+        title="Raise a cap",
+        submit="Raise",
+        close="Cancel",
+        summary=facts,
+        field=InputBlock(
+            block_id=AMOUNT_BLOCK,
+            label=PlainTextObject(text="New monthly cap, in USD"),
+            element=NumberInputElement(
+                action_id=VALUE_ACTION,
+                is_decimal_allowed=True,
+                min_value="0.01",
+                initial_value=str(Decimal(form.suggested_cap_cents) / 100),
             ),
+        ),
+    )
+
+
+def _one_field_modal(
+    *,
+    callback_id: str,
+    private_metadata: str,
+    title: str,
+    submit: str,
+    close: str,
+    summary: str,
+    field: InputBlock,
+) -> dict[str, Any]:
+    """A modal that shows what it is about, then asks for one thing."""
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=private_metadata,
+        title=_plain(title),
+        submit=_plain(submit),
+        close=_plain(close),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=fit_mrkdwn(summary, SECTION_TEXT))),
+            field,
         ],
     ).to_dict()
 
