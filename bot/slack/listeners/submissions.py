@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
@@ -32,7 +33,6 @@ from workflows.requests.asking import submit_request
 from workflows.requests.form import RequestForm, draft_from_form
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _REASON = "reason"
 
@@ -47,8 +47,9 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         form = read_request_form(view["state"]["values"], kind=kind)
         fields = {block.get("block_id") for block in view.get("blocks", [])}
         try:
-            email = await _email(surface, body)
-            await _guarded(surface, _submit, surface, email, form)
+            with _failure_as_refusal():
+                email = await _email(surface, body)
+                await surface.run(_submit, surface, email, form)
         except Refusal as exc:
             field = exc.field if exc.field is not None and exc.field in fields else _REASON
             await ack(response_action="errors", errors={field: str(exc)[:150]})
@@ -61,9 +62,10 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         """Queue the new cap and say so in the form; a bad amount is shown next to it."""
         amount = read_raise_cap_form(view["state"]["values"])
         try:
-            email = await _email(surface, body)
-            member = view.get("private_metadata") or ""
-            done = await _guarded(surface, _raise_cap, surface, email, member, amount)
+            with _failure_as_refusal():
+                email = await _email(surface, body)
+                member = view.get("private_metadata") or ""
+                done = await surface.run(_raise_cap, surface, email, member, amount)
         except Refusal as exc:
             await ack(response_action="errors", errors={"amount": str(exc)[:150]})
             return
@@ -75,18 +77,19 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         """Deny with the reason given; a request decided meanwhile is said so in the form."""
         note = read_deny_form(view["state"]["values"])
         try:
-            email = await _email(surface, body)
-            if len(note.strip()) < 3:
-                raise Refusal("Say why, in a few words: the requester will read it.")
-            app = surface.app
-            click = Click(
-                actor=email,
-                verb=Verb.DENY,
-                value=view.get("private_metadata") or "",
-                now=app.clock.now(),
-                note=note,
-            )
-            await _guarded(surface, press, app.uow, app.policy, click)
+            with _failure_as_refusal():
+                email = await _email(surface, body)
+                if len(note.strip()) < 3:
+                    raise Refusal("Say why, in a few words: the requester will read it.")
+                app = surface.app
+                click = Click(
+                    actor=email,
+                    verb=Verb.DENY,
+                    value=view.get("private_metadata") or "",
+                    now=app.clock.now(),
+                    note=note,
+                )
+                await surface.run(press, app.uow, app.policy, click)
         except Refusal as exc:
             await ack(response_action="errors", errors={_REASON: str(exc)[:150]})
             return
@@ -102,12 +105,12 @@ def _raise_cap(surface: Surface, actor: str, member: str, amount: str) -> Messag
     )
 
 
-async def _guarded(surface: Surface, work: Callable[..., T], *args: Any) -> T:
-    """Domain work off the loop; an unexpected failure becomes a refusal the form shows, since
-    Slack would otherwise only say it had trouble connecting."""
+@contextmanager
+def _failure_as_refusal() -> Iterator[None]:
+    """An unexpected failure becomes a refusal the form shows; Slack would otherwise only say
+    it had trouble connecting."""
     try:
-        result: T = await surface.run(work, *args)
-        return result
+        yield
     except Refusal:
         raise
     except Exception as exc:
@@ -116,11 +119,7 @@ async def _guarded(surface: Surface, work: Callable[..., T], *args: Any) -> T:
 
 
 async def _email(surface: Surface, body: dict[str, Any]) -> str:
-    try:
-        email = await surface.directory.email_of(body["user"]["id"])
-    except Exception as exc:
-        log.exception("looking up the person who submitted a form failed")
-        raise Refusal(f"{FAILED.title}: {FAILED.text}") from exc
+    email = await surface.directory.email_of(body["user"]["id"])
     if email is None:
         raise Refusal(UNKNOWN_PERSON.text)
     return email
