@@ -67,6 +67,18 @@ class InboundEventRow(SQLModel, table=True):
     received_at: datetime = _utc(index=True)
 
 
+class DeliveryAgentRow(SQLModel, table=True):
+    """A running `capdesk serve` that delivers the notifications outbox to a chat platform.
+
+    One-off commands on the same database leave their messages to it while it is seen.
+    """
+
+    __tablename__ = "delivery_agent"
+    id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(max_length=32)
+    seen_at: datetime = _utc()
+
+
 class GroupRow(SQLModel, table=True):
     """A group as the policy defines it, mirrored for set-based queries."""
 

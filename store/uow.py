@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.repositories.alerts import SqlAlerts
 from store.repositories.audit import SqlAudit
-from store.repositories.chat import SqlChatIdentities, SqlInboundEvents
+from store.repositories.chat import SqlChatIdentities, SqlDeliveryAgents, SqlInboundEvents
 from store.repositories.groups import SqlGroups
 from store.repositories.members import SqlMembers, SqlUsage
 from store.repositories.outbox import SqlNotifications, SqlOperations
@@ -45,6 +45,7 @@ class SqlUnitOfWork:
     alerts: AlertRepository
     identities: SqlChatIdentities
     inbound: SqlInboundEvents
+    agents: SqlDeliveryAgents
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.alerts = SqlAlerts(self.session)
         self.identities = SqlChatIdentities(self.session)
         self.inbound = SqlInboundEvents(self.session)
+        self.agents = SqlDeliveryAgents(self.session)
         return self
 
     def __exit__(

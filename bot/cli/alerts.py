@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.bootstrap import Capdesk
 from bot.cli.context import CliContext
 from bot.console.notifier import ConsoleNotifier
+from bot.presence import delivering_server
 from bot.slack.delivery import deliver_through_slack
 from workflows.alerts.digest import channels, send_digests
 from workflows.alerts.running import AlertRun, run_alerts
@@ -35,12 +36,22 @@ def _working(what: str) -> Iterator[Callable[[str], None]]:
         yield lambda text: bar.update(task, description=text)
 
 
-def _deliver(app: Capdesk, console: Console) -> DeliveryReport:
-    """Post to Slack when it is configured, else print each message as it would read."""
+def _deliver(app: Capdesk, console: Console) -> str:
+    """Post to Slack when it is configured; else leave the messages to a running `capdesk
+    serve` that delivers them (the playground, say), or print each as it would read."""
     token = app.settings.slack_bot_token
     if token is not None:
-        return deliver_through_slack(app, token.get_secret_value())
-    return deliver_pending(app.uow, _console(app, console), app.clock)
+        return _delivered(deliver_through_slack(app, token.get_secret_value()))
+    server = delivering_server(app)
+    if server is not None:
+        with app.uow() as uow:
+            waiting = uow.notifications.depth()
+        return f"left {waiting} message(s) to the running capdesk serve, which delivers to {server}"
+    return _delivered(deliver_pending(app.uow, _console(app, console), app.clock))
+
+
+def _delivered(report: DeliveryReport) -> str:
+    return f"delivered {len(report.delivered)} message(s)"
 
 
 def _console(app: Capdesk, console: Console) -> Notifier:
@@ -96,9 +107,9 @@ def run_command(ctx: CliContext, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"Dry run: nothing was recorded or sent.{held}")
         return
-    report = _deliver(app, console)
+    delivery = _deliver(app, console)
     click.echo(
-        f"Recorded {len(run.fired)} firing(s) and delivered {len(report.delivered)} message(s);"
+        f"Recorded {len(run.fired)} firing(s) and {delivery};"
         f" digest items wait for `capdesk digest`.{held}"
     )
 
@@ -129,7 +140,7 @@ def digest(ctx: CliContext, channel: str | None) -> None:
     console = Console()
     with _working("Composing the digests"):
         sent = send_digests(app.uow, app.policy, now=app.clock.now(), only=only)
-        report = _deliver(app, console)
+        delivery = _deliver(app, console)
     posted = [d for d in sent if d.sent]
     if not posted:
         click.echo("Nothing to report: no digest sent.")
@@ -137,6 +148,4 @@ def digest(ctx: CliContext, channel: str | None) -> None:
     summary = ", ".join(
         f"{d.channel} ({d.items} item{'s' if d.items != 1 else ''})" for d in posted
     )
-    click.echo(
-        f"Posted {len(posted)} digest(s): {summary}; {len(report.delivered)} message(s) delivered."
-    )
+    click.echo(f"Posted {len(posted)} digest(s): {summary}; {delivery}.")

@@ -18,6 +18,7 @@ from bot.background import Background
 from bot.bootstrap import Capdesk, StartupError
 from bot.metrics import Metrics
 from bot.outbox import OutboxPump
+from bot.presence import Presence
 from bot.scheduling import CapdeskScheduler, build_scheduler
 from bot.server.web import web_app
 from bot.slack.app import Slack, build_slack
@@ -54,6 +55,7 @@ class Runtime:
     """Run the scheduled jobs (tests drive the domain's clock themselves and turn this off)."""
     slack: Slack | None = None
     pump: OutboxPump | None = None
+    presence: Presence | None = None
     playground: Playground | None = None
     scheduler: CapdeskScheduler | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -84,6 +86,12 @@ class Runtime:
             )
             self.pump = OutboxPump(self.app, self.slack.notifier)
             self._tasks.append(asyncio.create_task(self.pump.run(), name="outbox pump"))
+            # One-off commands on this database leave their messages to this server from now.
+            self.presence = Presence(
+                self.app, "the playground" if self.playground is not None else "Slack"
+            )
+            await asyncio.to_thread(self.presence.beat)
+            self._tasks.append(asyncio.create_task(self.presence.run(), name="presence"))
             if self.scheduled:
                 self.scheduler = build_scheduler(self.app, notifier=self.slack.notifier)
                 await self.scheduler.start()
@@ -141,6 +149,8 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.presence is not None:
+            await asyncio.to_thread(self.presence.leave)
         if self.slack is not None:
             await self.slack.close()
         if self.playground is not None:

@@ -1,4 +1,5 @@
-"""What the chat adapters remember: who is who on each platform, and which events were seen."""
+"""What the chat adapters remember: who is who on each platform, which events were seen, and
+which running processes deliver messages."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from store.tables import ChatIdentityRow, InboundEventRow, MemberRow, table
+from store.tables import ChatIdentityRow, DeliveryAgentRow, InboundEventRow, MemberRow, table
 from store.upsert import insert_unless_exists, upsert
 
 _C = table(ChatIdentityRow)
 _E = table(InboundEventRow)
 _M = table(MemberRow)
+_D = table(DeliveryAgentRow)
 
 _EMAIL_OF = (
     select(_M.c.email)
@@ -86,3 +88,29 @@ class SqlInboundEvents:
         """Drop old event ids; platforms stop redelivering after minutes."""
         result = self._s.execute(delete(_E).where(_E.c.received_at < before))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class SqlDeliveryAgents:
+    """The processes that deliver the notifications outbox, each seen at its last beat."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def beat(self, agent_id: str, platform: str, *, at: datetime) -> None:
+        """The process is alive and delivers to `platform`."""
+        upsert(
+            self._s,
+            _D,
+            {"id": agent_id, "platform": platform, "seen_at": at},
+            keys=["id"],
+            update=["platform", "seen_at"],
+        )
+
+    def leave(self, agent_id: str) -> None:
+        """The process stops delivering."""
+        self._s.execute(delete(_D).where(_D.c.id == agent_id))
+
+    def seen_since(self, since: datetime) -> list[str]:
+        """The platforms of the processes seen at `since` or later, most recently seen first."""
+        query = select(_D.c.platform).where(_D.c.seen_at >= since).order_by(_D.c.seen_at.desc())
+        return list(self._s.execute(query).scalars())

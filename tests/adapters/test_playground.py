@@ -6,22 +6,30 @@ below goes from the API through the emulator's signed requests to the real Slack
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import json
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from click.testing import CliRunner, Result
 
+import bot.cli.context
 from bot.bootstrap import Capdesk, bootstrap
+from bot.cli.main import cli
+from bot.presence import SEEN_WITHIN, Presence, delivering_server
 from bot.server.runtime import Runtime
 from bot.settings import load_settings
 from bot.slack.playground import open_playground
 from bot.slack.playground.api import is_loopback
-from tests.adapters.conftest import ANA, SAM, T0, TOM, serve
+from tests.adapters.conftest import ANA, DANA, SAM, T0, TOM, serve
 from workflows.clock import ManualClock
 
 pytestmark = pytest.mark.anyio
@@ -60,10 +68,15 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path, synced_store: Path) -> AsyncIterator[Site]:
+def database_file(tmp_path: Path, synced_store: Path) -> Path:
     database = tmp_path / "capdesk.db"
     shutil.copyfile(synced_store, database)
-    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{database}"})
+    return database
+
+
+@pytest.fixture
+async def site(database_file: Path) -> AsyncIterator[Site]:
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{database_file}"})
     app = bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True)
     runtime = Runtime(app, scheduled=False)
     port = await runtime.start(host="127.0.0.1", port=0)
@@ -77,6 +90,10 @@ async def site(tmp_path: Path, synced_store: Path) -> AsyncIterator[Site]:
 
 def dm(state: Json) -> list[Json]:
     return next(c["messages"] for c in state["conversations"] if c["kind"] == "dm")
+
+
+def admin_channel(state: Json) -> list[Json]:
+    return next(c["messages"] for c in state["conversations"] if c["admin"])
 
 
 def text_of(item: Json) -> str:
@@ -160,6 +177,13 @@ async def test_people_have_their_group_role_and_channels(site: Site) -> None:
     assert (everyone[TOM]["group"], everyone[TOM]["role"]) == ("software", "member")
     assert everyone[SAM]["role"] == "owner"
     assert everyone[ANA]["role"] == "admin"
+    labels = {email: everyone[email]["label"] for email in (TOM, SAM, DANA, ANA)}
+    assert labels == {
+        TOM: "employee",
+        SAM: "owner of software",
+        DANA: "owner of embedded",
+        ANA: "admin",
+    }
 
     channels = [c["name"] for c in (await site.state(ANA))["conversations"][1:]]
     assert channels[0] == "capdesk-admins"
@@ -280,3 +304,124 @@ async def test_no_playground_off_loopback(tmp_path: Path, host: str) -> None:
 def test_loopback_hosts() -> None:
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "", "example.com", "10.0.0.1"]))
+
+
+async def test_the_page_starts_on_an_employee_with_owners_in_the_org_timezone(site: Site) -> None:
+    async with site.http.get("/playground/api/people") as response:
+        body = await response.json()
+    assert body["start"] == TOM  # Sam and Lea, his owners, get his requests by DM
+    assert body["timezone"] == "Europe/Berlin" == site.app.policy.org.timezone
+
+
+async def test_the_page_has_an_icon(site: Site) -> None:
+    for path in ("/favicon.ico", "/playground/static/favicon.svg"):
+        async with site.http.get(path) as response:
+            assert response.status == 200, path
+            assert response.content_type == "image/svg+xml"
+
+
+async def test_an_admin_runs_the_alert_rules_and_the_digests_from_the_page(site: Site) -> None:
+    assert not admin_channel(await site.state(ANA))
+
+    ran = await site.act(ANA, "alerts")
+    assert ran["job"]["fired"] > 0
+    assert "alert rules ran" in ran["job"]["text"]
+    again = await site.act(ANA, "alerts")
+    assert (again["job"]["fired"], again["job"]["held_back"]) == (0, ran["job"]["fired"])
+
+    sent = await site.act(ANA, "digests")
+    assert "admin" in [d["channel"] for d in sent["job"]["posted"]]
+    posted = admin_channel(sent["state"])
+    assert "capdesk digest for the admins" in " ".join(text_of(m) for m in posted)
+    charts = [f for m in posted for f in m["files"] if f["name"].endswith(".png")]
+    assert charts
+    async with site.http.get(charts[0]["url"]) as response:
+        assert response.status == 200
+        assert response.content_type == "image/png"
+
+    nothing = await site.act(ANA, "digests")
+    assert nothing["job"] == {"posted": [], "text": "Nothing to report: no digest sent."}
+
+
+@pytest.mark.parametrize("job", ["alerts", "digests"])
+async def test_someone_who_is_no_admin_cannot_run_the_jobs(site: Site, job: str) -> None:
+    def firings() -> int:
+        with site.app.engine.connect() as connection:
+            return int(connection.exec_driver_sql("SELECT count(*) FROM alert_firing").scalar_one())
+
+    await site.act(ANA, "alerts")  # so the digests would have something to post
+    before = (firings(), await site.state(SAM), await site.state(ANA))
+    status, answer = await site.post(f"/playground/api/people/{SAM}/{job}", {})
+    assert status == 403
+    assert "Sam Ortiz is no admin" in answer["error"]
+    assert (firings(), await site.state(SAM), await site.state(ANA)) == before
+
+
+def _cli_at_t0(monkeypatch: pytest.MonkeyPatch, database: Path) -> None:
+    """`capdesk` commands in this process on `database`, their clock pinned where the site's is."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "CAPDESK_POLICY_FILE", "MICROSOFT_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAPDESK_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setattr(
+        bot.cli.context, "bootstrap", functools.partial(bootstrap, clock=ManualClock(T0))
+    )
+
+
+async def _capdesk(*args: str) -> Result:
+    result = await asyncio.to_thread(CliRunner(env={"COLUMNS": "250"}).invoke, cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+async def test_alerts_run_in_a_terminal_reach_the_playground(
+    site: Site, database_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _cli_at_t0(monkeypatch, database_file)
+    assert delivering_server(site.app) == "the playground"
+
+    ran = (await _capdesk("alerts", "run")).output
+    assert "to the running capdesk serve, which delivers to the playground" in ran
+    assert "DM to " not in ran  # left for the playground, not printed as if delivered
+    posted = (await _capdesk("digest", "--channel", "admin")).output
+    assert "Posted 1 digest(s)" in posted
+    assert "capdesk digest for the admins" not in posted
+
+    await site.runtime.settle()  # the serving process's pump, as its sweep runs it
+    texts = " ".join(text_of(m) for m in admin_channel(await site.state(ANA)))
+    assert "capdesk digest for the admins" in texts
+
+
+async def test_a_stopped_server_leaves_the_terminal_to_print_the_messages(
+    database_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{database_file}"})
+    app = bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True)
+    runtime = Runtime(app, scheduled=False)
+    await runtime.start(host="127.0.0.1", port=0)
+    assert delivering_server(app) == "the playground"
+    await runtime.stop()
+    assert delivering_server(app) is None
+    app.engine.dispose()
+
+    monkeypatch.chdir(tmp_path)
+    _cli_at_t0(monkeypatch, database_file)
+    ran = (await _capdesk("alerts", "run")).output
+    assert "DM to " in ran
+    assert "and delivered " in ran
+
+
+def test_a_server_counts_while_its_beats_are_recent(database_file: Path) -> None:
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{database_file}"})
+    now = ManualClock(T0)
+    app = bootstrap(settings, clock=now, builtin_policy_only=True)
+    then = ManualClock(T0 - SEEN_WITHIN - timedelta(seconds=1))
+    killed = Presence(dataclasses.replace(app, clock=then), "Slack")
+    killed.beat()  # its last beat, before it was killed without leaving
+    assert delivering_server(app) is None
+    then.set(T0 - SEEN_WITHIN + timedelta(seconds=1))
+    killed.beat()
+    assert delivering_server(app) == "Slack"
+    killed.leave()
+    assert delivering_server(app) is None
+    app.engine.dispose()

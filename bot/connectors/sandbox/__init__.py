@@ -1,11 +1,12 @@
 """The `sandbox` admin connector: a deterministic synthetic organisation that really changes."""
 
 from bot.connectors.sandbox.connector import SANDBOX_TIERS, SandboxConnector
-from bot.connectors.sandbox.org import SandboxOrg, generate_org
+from bot.connectors.sandbox.org import PLAYGROUND_REQUESTER, SandboxOrg, generate_org
 from bot.connectors.sandbox.policy import builtin_policy
 from bot.connectors.sandbox.state import MemorySandboxState, SandboxState, SeatOverride
 
 __all__ = [
+    "PLAYGROUND_REQUESTER",
     "SANDBOX_TIERS",
     "MemorySandboxState",
     "SandboxConnector",

@@ -36,6 +36,8 @@ DEFAULT_CAP_CENTS: Mapping[str, int] = MappingProxyType(
 
 DOMAIN = "example.com"
 DEMO_REQUESTER = f"eve.novak@{DOMAIN}"
+PLAYGROUND_REQUESTER = f"tom.becker@{DOMAIN}"
+"""Whom the playground starts on: his owners Sam and Lea get his requests by DM."""
 
 _GROUP_SIZE: Mapping[str, int] = MappingProxyType(
     {"electronics": 22, "embedded": 24, "software": 38, "systems": 22, "project-management": 14}

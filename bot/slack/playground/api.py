@@ -3,7 +3,7 @@
 | route | what |
 |---|---|
 | `GET /playground` | the page |
-| `GET /playground/api/people` | everyone, with group and role |
+| `GET /playground/api/people` | everyone (group, role, label), whom to start on, the timezone |
 | `GET /playground/api/people/{who}` | what the person sees (`who`: email or Slack id) |
 | `POST /playground/api/people/{who}/command` | `{"text": "/capdesk ...", "channel"?}` |
 | `POST /playground/api/people/{who}/click` | `{"on", "action_id", "value"?, "channel"?, "ts"?}` |
@@ -11,11 +11,15 @@
 | `POST /playground/api/people/{who}/close` | closes the open modal |
 | `POST /playground/api/people/{who}/home` | opens the Home tab |
 | `POST /playground/api/people/{who}/shortcut` | runs the global shortcut |
+| `POST /playground/api/people/{who}/alerts` | an admin runs the alert rules now |
+| `POST /playground/api/people/{who}/digests` | an admin posts the digests now |
+| `GET /favicon.ico`, `GET /playground/static/...` | the page's icon and assets |
 | `GET /playground/api/files/{id}` | a file the bot uploaded (charts) |
 
 An action answers once its consequences are in the workspace (the runtime has settled):
-`{"bot": {"status", "response_action", "problems"}, "state": ...}`. Errors are
-`{"error": "..."}`: 400 for a bad payload (nothing was sent), 404 for an unknown person.
+`{"bot": {"status", "response_action", "problems"}, "state": ...}`; the admins' jobs answer
+`{"job": {"text", ...}, "state": ...}`. Errors are `{"error": "..."}`: 400 for a bad payload
+(nothing was sent), 403 for a job run by someone who is no admin, 404 for an unknown person.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from bot.slack.playground.actions import (
     CommandPayload,
     SubmitPayload,
 )
-from bot.slack.playground.snapshot import people, person_state
+from bot.slack.playground.jobs import AdminJobs
+from bot.slack.playground.snapshot import people, person_state, storyteller
 from workflows.policy import Policy
 
 STATIC = Path(__file__).parent / "static"
@@ -60,20 +65,32 @@ def is_loopback(host: str) -> bool:
 
 
 class PlaygroundApi:
-    """Request handlers over the emulator; `settle` waits until the bot's work is done."""
+    """Request handlers over the emulator; `settle` waits until the bot's work is done.
+
+    `start` is whom the page starts on when they are in the workspace.
+    """
 
     def __init__(
-        self, emulator: SlackEmulator, policy: Policy, settle: Callable[[], Awaitable[None]]
+        self,
+        emulator: SlackEmulator,
+        policy: Policy,
+        settle: Callable[[], Awaitable[None]],
+        *,
+        jobs: AdminJobs,
+        start: str | None = None,
     ) -> None:
         self._emulator = emulator
         self._policy = policy
         self._settle = settle
+        self._jobs = jobs
+        self._start = start
         self._actions = Actions(emulator, policy)
 
     def add_to(self, app: web.Application) -> None:
         """Registers the routes on `app`."""
         router = app.router
         router.add_get("/playground", _local(self.page))
+        router.add_get("/favicon.ico", _local(self.icon))
         router.add_static("/playground/static", STATIC)
         router.add_get("/playground/api/people", _local(self.people))
         router.add_get("/playground/api/people/{who}", _local(self.state))
@@ -84,9 +101,20 @@ class PlaygroundApi:
         """The playground page."""
         return web.FileResponse(STATIC / "index.html")
 
+    async def icon(self, _: web.Request) -> web.StreamResponse:
+        """The page's icon, also where browsers look for it without being told."""
+        return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+
     async def people(self, _: web.Request) -> web.StreamResponse:
-        """Everyone who can be picked."""
-        return web.json_response({"people": people(self._emulator, self._policy)})
+        """Everyone who can be picked, whom to start on, and the org's timezone for times."""
+        everyone = people(self._emulator, self._policy)
+        return web.json_response(
+            {
+                "people": everyone,
+                "start": storyteller(everyone, self._policy, self._start),
+                "timezone": self._policy.org.timezone,
+            }
+        )
 
     async def state(self, request: web.Request) -> web.StreamResponse:
         """What one person sees now."""
@@ -98,6 +126,8 @@ class PlaygroundApi:
         user = self._user(request)
         action = request.match_info["action"]
         body = await _json_object(request)
+        if action in ("alerts", "digests"):
+            return await self._job(user, action)
         reply: Reply | None = None
         try:
             if action == "command":
@@ -127,6 +157,18 @@ class PlaygroundApi:
                 "bot": None if reply is None else _bot(reply),
                 "state": person_state(self._emulator, self._policy, user),
             }
+        )
+
+    async def _job(self, user: SlackUser, job: str) -> web.StreamResponse:
+        if not self._policy.is_admin(user.email):
+            what = "run the alert rules" if job == "alerts" else "send the digests"
+            raise _error(web.HTTPForbidden, f"{user.real_name} is no admin: only admins {what}")
+        # What another action started is delivered first, so the job's messages come after it.
+        await self._settle()
+        done = await (self._jobs.alerts() if job == "alerts" else self._jobs.digests())
+        await self._settle()
+        return web.json_response(
+            {"job": done, "state": person_state(self._emulator, self._policy, user)}
         )
 
     async def file(self, request: web.Request) -> web.StreamResponse:

@@ -19,9 +19,11 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.bootstrap import Capdesk
+from bot.connectors.sandbox import PLAYGROUND_REQUESTER
 from bot.settings import Settings
 from bot.slack.emulator import SlackEmulator
 from bot.slack.playground.api import PlaygroundApi, is_loopback
+from bot.slack.playground.jobs import AdminJobs
 from bot.slack.playground.snapshot import channel_names
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,11 @@ async def open_playground(
             "slack_api_url": emulator.api_url,
         }
     )
+    served = dataclasses.replace(app, settings=settings)
     return Playground(
         emulator=emulator,
-        app=dataclasses.replace(app, settings=settings),
-        api=PlaygroundApi(emulator, app.policy, settle),
+        app=served,
+        api=PlaygroundApi(
+            emulator, app.policy, settle, jobs=AdminJobs(served), start=PLAYGROUND_REQUESTER
+        ),
     )

@@ -37,6 +37,15 @@ def role_of(policy: Policy, email: str) -> Role:
     return "owner" if policy.owns(email) else "member"
 
 
+def label_of(policy: Policy, email: str) -> str:
+    """What the person is, for the picker: `employee`, `owner of software`, `admin`."""
+    parts = ["admin"] if policy.is_admin(email) else []
+    owned = [g.name for g in policy.owns(email)]
+    if owned:
+        parts.append("owner of " + ", ".join(owned))
+    return ", ".join(parts) or "employee"
+
+
 def person(policy: Policy, user: SlackUser) -> Json:
     """One entry of the people picker."""
     group = policy.group_of(user.email)
@@ -46,6 +55,7 @@ def person(policy: Policy, user: SlackUser) -> Json:
         "slack_id": user.id,
         "group": group.name if group else None,
         "role": role_of(policy, user.email),
+        "label": label_of(policy, user.email),
     }
 
 
@@ -55,6 +65,20 @@ def people(emulator: SlackEmulator, policy: Policy) -> list[Json]:
     return sorted(
         entries, key=lambda p: (p["group"] or "~", _ROLE_ORDER[p["role"]], p["name"].lower())
     )
+
+
+def storyteller(entries: list[Json], policy: Policy, preferred: str | None) -> str | None:
+    """Whom the page starts on: `preferred` if present, else an employee whose group has an
+    owner other than them, so asking and approving can be shown at once."""
+    emails = {entry["email"] for entry in entries}
+    if preferred is not None and preferred.lower() in emails:
+        return preferred.lower()
+    for entry in entries:
+        group = policy.group(entry["group"]) if entry["group"] else None
+        owners = group.owners if group is not None and entry["role"] == "member" else []
+        if any(owner in emails and owner != entry["email"] for owner in owners):
+            return str(entry["email"])
+    return next(iter(sorted(emails)), None)
 
 
 def visible_channels(policy: Policy, email: str) -> list[str]:
@@ -72,10 +96,16 @@ def visible_channels(policy: Policy, email: str) -> list[str]:
 def person_state(emulator: SlackEmulator, policy: Policy, user: SlackUser) -> Json:
     """Everything the person sees now."""
     dm = emulator.dm_of(user.id)
+    admin_channel = policy.admin_channel.slack if policy.admin_channel else None
     conversations = [_conversation(emulator, user, dm, kind="dm", name="capdesk")]
     conversations += [
         _conversation(
-            emulator, user, channel, kind="channel", name=emulator.state.channels[channel]
+            emulator,
+            user,
+            channel,
+            kind="channel",
+            name=emulator.state.channels[channel],
+            admin=channel == admin_channel,
         )
         for channel in visible_channels(policy, user.email)
         if channel in emulator.state.channels
@@ -91,12 +121,18 @@ def person_state(emulator: SlackEmulator, policy: Policy, user: SlackUser) -> Js
 
 
 def _conversation(
-    emulator: SlackEmulator, user: SlackUser, channel: str, *, kind: str, name: str
+    emulator: SlackEmulator,
+    user: SlackUser,
+    channel: str,
+    *,
+    kind: str,
+    name: str,
+    admin: bool = False,
 ) -> Json:
     items = [_message(m) for m in emulator.messages_in(channel)]
     items += [_ephemeral(e) for e in emulator.ephemerals_for(user.id, channel)]
     items.sort(key=lambda item: _ts_key(item["ts"]))
-    return {"id": channel, "kind": kind, "name": name, "messages": items}
+    return {"id": channel, "kind": kind, "name": name, "admin": admin, "messages": items}
 
 
 def _message(message: Message) -> Json:

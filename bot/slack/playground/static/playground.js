@@ -11,6 +11,9 @@ const page = {
   state: null,      // the person's state, as the API last answered
   shown: "",        // the JSON last rendered, so a poll that changes nothing redraws nothing
   modalKey: "",     // which modal the dialog holds, so polling keeps what is being typed
+  modalErrors: "",  // the bot's errors last shown in it, so a poll does not bring back old ones
+  timezone: undefined,  // the organisation's, as the message bodies are written in it
+  actions: 0,       // counts actions, so a poll that started before one does not undo it
   busy: false,
 };
 
@@ -49,18 +52,25 @@ function personPath(suffix = "") {
 }
 
 async function act(action, body = {}) {
-  if (page.busy) return;
+  if (page.busy) return null;
   page.busy = true;
+  page.actions += 1;
   document.body.style.cursor = "wait";
   setStatus("");
+  $("modal-status").textContent = "";
   try {
     const answer = await call("POST", personPath(`/${action}`), body);
     const bot = answer.bot;
     if (bot && bot.status !== 200) setStatus(`capdesk answered HTTP ${bot.status}`);
     if (bot && bot.problems.length) setStatus(`Slack would refuse this: ${bot.problems.join("; ")}`);
+    // An answer to a submission replaces every error shown, as Slack's does.
+    if (action === "submit") page.modalErrors = null;
     render(answer.state);
+    return answer;
   } catch (error) {
     setStatus(error.message);
+    if ($("modal").open) $("modal-status").textContent = error.message;
+    return null;
   } finally {
     page.busy = false;
     document.body.style.cursor = "";
@@ -69,15 +79,31 @@ async function act(action, body = {}) {
 
 async function refresh() {
   if (!page.who || page.busy) return;
+  const actions = page.actions;
   try {
-    render(await call("GET", personPath()));
+    const state = await call("GET", personPath());
+    if (actions === page.actions && !page.busy) render(state);
   } catch (error) {
     setStatus(error.message);
   }
 }
 
-function setStatus(text) {
+function setStatus(text, kind = "error") {
   $("status").textContent = text;
+  $("status").className = kind;
+}
+
+async function runJob(job) {
+  const answer = await act(job);
+  if (!answer) return;
+  setStatus(answer.job.text, "info");
+  const admin = answer.state.conversations.find((c) => c.admin);
+  if (admin) {
+    page.place = admin.id;
+    page.shown = "";
+    page.scrollDown = true;
+    render(answer.state);
+  }
 }
 
 // --- mrkdwn ------------------------------------------------------------------------------
@@ -231,7 +257,8 @@ function render(state) {
   page.shown = json;
   const places = state.conversations.map((c) => c.id).concat("home");
   if (!places.includes(page.place)) page.place = state.conversations[0].id;
-  $("role").textContent = [state.person.role, state.person.group].filter(Boolean).join(" · ");
+  $("role").textContent = [state.person.label, state.person.group].filter(Boolean).join(" · ");
+  $("admin-jobs").hidden = state.person.role !== "admin";
   renderSidebar(state);
   renderPlace(state);
 }
@@ -269,17 +296,26 @@ function renderPlace(state) {
   box.replaceChildren(...(conversation.messages.length
     ? conversation.messages.map(renderMessage)
     : [el("div", { class: "empty" }, "No messages yet. Try /capdesk help below.")]));
-  if (atBottom || page.scrollDown) box.scrollTop = box.scrollHeight;
+  if (atBottom || page.scrollDown) {
+    box.scrollTop = box.scrollHeight;
+    // Charts load after the text: stay at the bottom once they have their height.
+    for (const image of box.querySelectorAll("img")) {
+      image.addEventListener("load", () => { box.scrollTop = box.scrollHeight; }, { once: true });
+    }
+  }
   page.scrollDown = false;
 }
 
 function renderMessage(message) {
   const ephemeral = message.kind === "ephemeral";
   const on = { on: message.kind, channel: message.channel, ts: message.ts };
-  const time = new Date(parseFloat(message.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const at = new Date(parseFloat(message.ts) * 1000);
+  const time = at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: page.timezone });
+  const when = at.toLocaleString("en-GB", { dateStyle: "full", timeStyle: "short", timeZone: page.timezone });
   const body = message.blocks.length ? renderBlocks(message.blocks, on) : [el("div", { html: mrkdwn(message.text) })];
   return el("div", { class: ephemeral ? "message ephemeral" : "message" },
-    el("div", { class: "meta" }, el("b", {}, "capdesk"), ` ${time}`,
+    el("div", { class: "meta" }, el("b", {}, "capdesk"), " ",
+      el("time", { datetime: at.toISOString(), title: `${when} (${page.timezone})` }, time),
       message.edited ? " (edited)" : "", ephemeral ? " · only visible to you" : ""),
     body,
     message.files.length ? el("div", { class: "files" }, message.files.map((file) =>
@@ -298,6 +334,7 @@ function renderModal(modal) {
   const key = modal.id + JSON.stringify(modal.blocks);
   if (key !== page.modalKey) {
     page.modalKey = key;
+    page.modalErrors = null;
     $("modal-title").textContent = modal.title;
     $("modal-blocks").replaceChildren(...renderBlocks(modal.blocks, { on: "modal" }));
     $("modal-submit").textContent = modal.submit;
@@ -305,12 +342,25 @@ function renderModal(modal) {
     $("modal-close").textContent = modal.close;
     $("modal-status").textContent = "";
   }
-  for (const input of $("modal-blocks").querySelectorAll(".input")) {
-    const error = modal.errors[input.dataset.block] || "";
-    input.classList.toggle("invalid", Boolean(error));
-    input.querySelector(".error").textContent = error;
+  // The bot's errors are shown when they are new: a poll repeating the last answer must not
+  // bring back an error the person has since fixed, or one the browser's own check replaced.
+  const errors = JSON.stringify(modal.errors);
+  if (errors !== page.modalErrors) {
+    page.modalErrors = errors;
+    showErrors(modal.errors);
   }
   if (!dialog.open) dialog.showModal();
+}
+
+function showErrors(errors) {
+  for (const input of $("modal-blocks").querySelectorAll(".input")) {
+    showError(input, errors[input.dataset.block] || "");
+  }
+}
+
+function showError(input, error) {
+  input.classList.toggle("invalid", Boolean(error));
+  input.querySelector(".error").textContent = error;
 }
 
 function modalValues() {
@@ -331,17 +381,17 @@ async function choosePerson(email) {
 }
 
 async function start() {
-  const { people } = await call("GET", "/people");
+  const { people, start: storyteller, timezone } = await call("GET", "/people");
+  page.timezone = timezone;
   const groups = new Map();
   for (const person of people) {
     const group = person.group || "no group";
     if (!groups.has(group)) groups.set(group, el("optgroup", { label: group }));
-    const role = person.role === "member" ? "" : ` (${person.role})`;
-    groups.get(group).append(el("option", { value: person.email }, `${person.name}${role}`));
+    groups.get(group).append(el("option", { value: person.email }, `${person.name} · ${person.label}`));
   }
   $("person").replaceChildren(...groups.values());
   const wanted = decodeURIComponent(location.hash.slice(1));
-  const first = people.find((p) => p.email === wanted) || people.find((p) => p.role === "member") || people[0];
+  const first = people.find((p) => p.email === wanted) || people.find((p) => p.email === storyteller) || people[0];
   $("person").value = first.email;
   $("person").addEventListener("change", () => choosePerson($("person").value));
   window.addEventListener("hashchange", () => {
@@ -361,10 +411,19 @@ async function start() {
     await act("command", { text: text.startsWith("/") ? text : `/capdesk ${text}`, channel });
     if (!$("status").textContent) $("command").value = "";
   });
+  // The browser checks required fields and lengths before a submission, as Slack's client does;
+  // its message replaces whatever the bot said before, under every field.
+  $("modal-submit").addEventListener("click", () => showErrors({}));
+  $("modal-blocks").addEventListener("invalid", (event) => {
+    const input = event.target.closest(".input");
+    if (input) showError(input, event.target.validationMessage);
+  }, true);
   $("modal-form").addEventListener("submit", (event) => {
     event.preventDefault();
     act("submit", { values: modalValues() });
   });
+  $("run-alerts").addEventListener("click", () => runJob("alerts"));
+  $("send-digests").addEventListener("click", () => runJob("digests"));
   $("modal-close").addEventListener("click", () => act("close"));
   $("modal").addEventListener("cancel", (event) => { event.preventDefault(); act("close"); });
   await choosePerson(first.email);
