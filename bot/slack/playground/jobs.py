@@ -50,5 +50,5 @@ class AdminJobs:
 
 def _audience(channel: str) -> str:
     return (
-        "the admins" if channel == ADMIN_CHANNEL else channel.removeprefix("group:") + "'s owners"
+        "the admins" if channel == ADMIN_CHANNEL else "owners of " + channel.removeprefix("group:")
     )
