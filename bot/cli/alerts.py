@@ -46,7 +46,10 @@ def _deliver(app: Capdesk, console: Console) -> str:
     if server is not None:
         with app.uow() as uow:
             waiting = uow.notifications.depth()
-        return f"left {waiting} message(s) to the running capdesk serve, which delivers to {server}"
+        return (
+            f"left the messages to the running capdesk serve, which delivers to {server}"
+            f" ({waiting} waiting)"
+        )
     return _delivered(deliver_pending(app.uow, _console(app, console), app.clock))
 
 
