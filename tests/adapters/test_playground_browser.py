@@ -12,9 +12,12 @@ with `CAPDESK_UPDATE_SCREENSHOT=1`.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -102,6 +105,11 @@ def ask_and_approve(page: Page) -> None:
     page.fill("#command", RAISE)
     page.press("#command", "Enter")
     expect(messages).to_contain_text("Sent to your approvers")
+    shown = messages.locator(".message time").last
+    at = datetime.fromisoformat(str(shown.get_attribute("datetime")).replace("Z", "+00:00"))
+    # The browser runs in New York; the org, and so the page, in Berlin.
+    expect(shown).to_have_text(at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M"))
+    expect(shown).to_have_attribute("title", re.compile(r"\(Europe/Berlin\)$"))
 
     act_as(page, SAM)
     card = messages.locator(".message", has_text="Tom Becker asks for +$150")
@@ -161,7 +169,9 @@ def test_the_story_in_a_real_browser(playground: str, tmp_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page = browser.new_page(
+                viewport={"width": 1280, "height": 860}, timezone_id="America/New_York"
+            )
             page.set_default_timeout(15_000)
             expect.set_options(timeout=15_000)
             watch(page, problems)
