@@ -29,6 +29,7 @@ from bot.server.runtime import Runtime
 from bot.settings import load_settings
 from bot.slack.playground import open_playground
 from bot.slack.playground.api import is_loopback
+from bot.slack.playground.snapshot import storyteller
 from tests.adapters.conftest import ANA, DANA, SAM, T0, TOM, serve
 from workflows.clock import ManualClock
 
@@ -425,3 +426,18 @@ def test_a_server_counts_while_its_beats_are_recent(database_file: Path) -> None
     killed.leave()
     assert delivering_server(app) is None
     app.engine.dispose()
+
+
+async def test_without_its_storyteller_the_page_starts_on_an_employee_with_an_owner(
+    site: Site,
+) -> None:
+    async with site.http.get("/playground/api/people") as response:
+        everyone = (await response.json())["people"]
+    policy = site.app.policy
+    first = storyteller(everyone, policy, preferred="nobody@example.com")
+    assert first is not None
+    assert next(p for p in everyone if p["email"] == first)["role"] == "member"
+    group = policy.group_of(first)
+    assert group is not None
+    assert group.owners
+    assert first not in group.owners
