@@ -3,9 +3,13 @@ exit status 1, no traceback unless `-v` asks for it (SPEC section 3)."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ import bot.bootstrap
 from tests.connectors.fake_contract import TOKEN
 from tests.connectors.server import FakeBackend, Fault, Served
 from tests.connectors.test_backends_e2e import anthropic_org, contract_org, env_for, litellm_org
-from tests.e2e.test_cli import POLICY, _clean_environment, capdesk, sqlite_url
+from tests.e2e.test_cli import _OUTSIDE, _TERMINAL, POLICY, _clean_environment, capdesk, sqlite_url
 
 NOT_REACHED = (
     "the admin API at CAPDESK_ADMIN_URL could not be reached for GET /members (ConnectError);"
@@ -232,3 +236,67 @@ def test_a_database_that_does_not_answer_is_one_line(
     )
     assert len(result.stderr.splitlines()) == 1
     assert "hunter2" not in result.stderr
+
+
+# --- capdesk serve, as its own process ----------------------------------------------------------
+
+
+def _script(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed console script in its own process: what a shell sees."""
+    script = Path(sysconfig.get_path("scripts")) / "capdesk"
+    if not script.is_file():
+        script = Path(sys.executable).parent / "capdesk"
+    outside = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(_OUTSIDE) and name not in _TERMINAL
+    }
+    return subprocess.run(
+        [str(script), *args],
+        cwd=cwd,
+        env={**outside, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serve_on_a_port_in_use_stops_with_one_line(workdir: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = _script(
+            "serve",
+            cwd=workdir,
+            env={
+                "CAPDESK_DATABASE_URL": sqlite_url(workdir / "capdesk.db"),
+                "CAPDESK_HTTP_PORT": str(port),
+            },
+        )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: port {port} on 127.0.0.1 is in use by another program: stop it, or choose"
+        f" another port (CAPDESK_HTTP_PORT={port})\n"
+    )  # and no "Unclosed client session" after it
+    assert done.stdout == ""
+
+
+def test_serve_with_teams_alone_says_this_release_has_no_teams_adapter(workdir: Path) -> None:
+    done = _script(
+        "serve",
+        cwd=workdir,
+        env={
+            "CAPDESK_DATABASE_URL": sqlite_url(workdir / "capdesk.db"),
+            "MICROSOFT_APP_ID": "2b1e7c0a-app",
+            "MICROSOFT_APP_PASSWORD": "teams-secret-value",
+        },
+    )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        "Error: this release has no Teams adapter, so capdesk cannot serve Teams: set"
+        " SLACK_BOT_TOKEN for Slack, or unset MICROSOFT_APP_ID for the playground"
+        " (MICROSOFT_APP_ID=2b1e7c0a-app)\n"
+    )
+    assert done.stdout == ""
