@@ -41,13 +41,11 @@ FAKES: dict[str, Callable[[], FakeBackend]] = {
 
 @pytest.fixture(autouse=True)
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory with a policy, none of the caller's capdesk settings."""
+    """A working directory holding only a policy, none of the caller's capdesk settings."""
     _clean_environment(monkeypatch)
-    folder = tmp_path / "cwd"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    (folder / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    return folder
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    return tmp_path
 
 
 @pytest.fixture
