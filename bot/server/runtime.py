@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 
 def check_chat_settings(app: Capdesk) -> None:
-    """Refuse to start with a Slack configuration that cannot work, naming the variable."""
+    """Refuse to start with a chat configuration that cannot work, naming the variable.
+
+    Teams settings stop start-up until this release has a Teams adapter, unless Slack is
+    configured too; then they are one warning.
+    """
     settings = app.settings
     token, secret, app_token = (
         settings.slack_bot_token,
