@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,7 +10,13 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.connectors.sandbox import SandboxConnector, SandboxOrg, builtin_policy, generate_org
+from bot.connectors.sandbox import (
+    MemorySandboxState,
+    SandboxConnector,
+    SandboxOrg,
+    builtin_policy,
+    generate_org,
+)
 from bot.connectors.sandbox.sql_state import SqlSandboxState
 from bot.connectors.select import remote_connector
 from bot.settings import Settings, load_settings
@@ -60,11 +67,14 @@ class Capdesk:
         """Pull members and usage from the backend into the store."""
         return sync(self.uow, self.connector, self.policy, today=self.today(), progress=progress)
 
+    def store_is_empty(self) -> bool:
+        """Whether no member was ever synced: a fresh store."""
+        with self.uow() as uow:
+            return not uow.members.list()
+
     def ensure_synced(self, progress: Progress | None = None) -> None:
         """Sync once on first start, so a fresh store is never empty."""
-        with self.uow() as uow:
-            empty = not uow.members.list()
-        if empty:
+        if self.store_is_empty():
             self.sync(progress)
 
 
@@ -92,11 +102,11 @@ def bootstrap(
         policy = builtin_policy(sandbox)
     else:
         policy = _policy(settings, sandbox)
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         ensure_schema(engine)
     except (SQLAlchemyError, SchemaOutOfDate) as exc:
-        raise StartupError(f"CAPDESK_DATABASE_URL: {one_line(exc)}") from exc
+        raise StartupError(database_failure(exc, settings)) from exc
     if connector is None:
         assert sandbox is not None
         connector = SandboxConnector(sandbox, SqlSandboxState(engine))
@@ -110,9 +120,42 @@ def bootstrap(
     )
 
 
+def connector_without_store(settings: Settings, clock: Clock | None = None) -> AdminConnector:
+    """The configured backend, to read who is in the organisation without opening the store.
+
+    The sandbox is generated afresh, without the seat changes its database records.
+    """
+    if settings.admin_backend != "sandbox":
+        return remote_connector(settings)
+    today = (clock or SystemClock()).now().date()
+    return SandboxConnector(generate_org(settings.sandbox_seed, today=today), MemorySandboxState())
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The engine of `CAPDESK_DATABASE_URL`; a driver that will not load is a StartupError."""
+    try:
+        return make_engine(settings.database_url)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StartupError(database_failure(exc, settings)) from exc
+
+
+def database_failure(exc: Exception, settings: Settings) -> str:
+    """`cannot open the database: unable to open database file (CAPDESK_DATABASE_URL=…)`."""
+    cause = (
+        str(exc)
+        if isinstance(exc, SchemaOutOfDate)
+        else f"cannot open the database: {one_line(exc)}"
+    )
+    return f"{cause} {settings.mention('CAPDESK_DATABASE_URL')}"
+
+
 def one_line(exc: Exception) -> str:
-    """The driver's own message of a database error, without SQLAlchemy's links and SQL."""
-    return str(exc).strip().splitlines()[0]
+    """The driver's own message of a database error, without SQLAlchemy's links, SQL and the
+    `(sqlite3.OperationalError)` in front."""
+    return _DRIVER_CLASS.sub("", str(exc).strip().splitlines()[0])
+
+
+_DRIVER_CLASS = re.compile(r"^\([\w.]+\) ")
 
 
 def _policy(settings: Settings, sandbox: SandboxOrg | None) -> Policy:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
 MicrosoftAppType = Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
@@ -100,6 +102,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be a SQLAlchemy URL starting with {' or '.join(_DATABASE_SCHEMES)}"
             )
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a SQLAlchemy URL such as sqlite:///./capdesk.db or "
+                "postgresql://user@host:5432/capdesk"
+            ) from None
+        try:
+            url.get_dialect()
+        except NoSuchModuleError:
+            raise ValueError(
+                f"names a database driver capdesk does not know ({url.drivername}); "
+                "use postgresql:// or sqlite:///"
+            ) from None
         return value
 
     @field_validator("slack_api_url", "anthropic_admin_url", "litellm_base_url", "admin_url")
@@ -143,12 +159,29 @@ class Settings(BaseSettings):
             return self.policy_file
         return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
 
+    def mention(self, *variables: str) -> str:
+        """`(CAPDESK_ADMIN_URL=http://…)` for the end of an error line: each variable with its
+        value, a secret by its name alone, a database password starred."""
+        shown = []
+        for variable in variables:
+            value = getattr(self, _FIELDS[variable])
+            if variable in _SECRET_VARIABLES:
+                shown.append(variable)
+            elif value is None:
+                shown.append(f"{variable} unset")
+            elif variable == "CAPDESK_DATABASE_URL":
+                shown.append(f"{variable}={_redact_url(str(value))}")
+            else:
+                shown.append(f"{variable}={value}")
+        return f"({', '.join(shown)})"
+
 
 def _redact_url(url: str) -> str:
     return _URL_PASSWORD.sub(r"\1***@", url)
 
 
-_VARIABLES = frozenset(str(field.validation_alias) for field in Settings.model_fields.values())
+_FIELDS = {str(field.validation_alias): name for name, field in Settings.model_fields.items()}
+_VARIABLES = frozenset(_FIELDS)
 _SECRET_VARIABLES = frozenset(
     str(field.validation_alias)
     for field in Settings.model_fields.values()

@@ -25,12 +25,14 @@ from workflows.messages import ADMIN_CHANNEL, group_channel
 @contextmanager
 def _working(what: str) -> Iterator[Callable[[str], None]]:
     """A spinner on stderr while a long step runs; yields a function that renames the step."""
+    stderr = Console(stderr=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=stderr,
         transient=True,
+        disable=not stderr.is_terminal,  # elsewhere it leaves a blank line above an error
     ) as bar:
         task = bar.add_task(what, total=None)
         yield lambda text: bar.update(task, description=text)

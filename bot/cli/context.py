@@ -4,32 +4,53 @@ from __future__ import annotations
 
 import click
 
-from bot.bootstrap import Capdesk, StartupError, bootstrap
-from bot.settings import SettingsError, load_settings
-from workflows.policy import PolicyError
+from bot.bootstrap import Capdesk, bootstrap, connector_without_store
+from bot.cli.policy import Organisation
+from bot.failures import backend_failure
+from bot.settings import Settings, load_settings
+from workflows.admin import ConnectorError
 
 
 class CliContext:
-    """Lazily bootstrapped capdesk, turning start-up problems into one line and exit 1."""
+    """Lazily loaded settings and capdesk; their failures reach the CLI's error boundary."""
 
     def __init__(self) -> None:
+        self._settings: Settings | None = None
         self._app: Capdesk | None = None
+
+    @property
+    def loaded_settings(self) -> Settings | None:
+        """The settings if a command has read them already (for error lines)."""
+        return self._settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
 
     @property
     def app(self) -> Capdesk:
         if self._app is None:
-            try:
-                self._app = bootstrap(load_settings())
-            except SettingsError as exc:
-                raise click.ClickException(str(exc)) from None
-            except PolicyError as exc:
-                raise click.ClickException(
-                    "\n".join(f"{exc.source}: {e}" for e in exc.errors)
-                ) from None
-            except StartupError as exc:
-                raise click.ClickException(str(exc)) from None
+            self._app = bootstrap(self.settings)
         return self._app
 
-    def known_emails(self) -> set[str]:
-        """Everyone the admin backend knows, for `policy check`."""
-        return {m.email.lower() for m in self.app.connector.list_members()}
+    def organisation(self) -> Organisation:
+        """Everyone the configured backend knows, for `policy check`; opens no database."""
+        settings = self.settings
+        try:
+            members = list(connector_without_store(settings).list_members())
+        except ConnectorError as exc:
+            raise click.ClickException(
+                f"{backend_failure(exc, settings)}; `--offline` checks the file alone"
+            ) from exc
+        name = (
+            f"the sandbox org (seed {settings.sandbox_seed})"
+            if settings.admin_backend == "sandbox"
+            else f"the {settings.admin_backend} backend"
+        )
+        return Organisation(
+            name=name,
+            people=frozenset(m.email.lower() for m in members),
+            active=frozenset(m.email.lower() for m in members if m.active),
+        )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bootstrap import one_line
-from bot.settings import SettingsError, load_settings
-from store.engine import make_engine
+from bot.bootstrap import StartupError, database_failure, open_engine
+from bot.cli.context import CliContext
 from store.migrate import current, head, upgrade
 
 
@@ -17,20 +16,19 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def upgrade_command() -> None:
+@click.pass_obj
+def upgrade_command(ctx: CliContext) -> None:
     """Apply every migration the database does not have yet."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = make_engine(settings.database_url)
+    settings = ctx.settings
+    engine = open_engine(settings)
     try:
         before = current(engine)
         upgrade(engine)
         after = current(engine)
     except SQLAlchemyError as exc:
-        # One line naming the setting (SPEC 2), not a traceback, when the database is unreachable.
-        raise click.ClickException(f"CAPDESK_DATABASE_URL: {one_line(exc)}") from None
+        raise StartupError(database_failure(exc, settings)) from exc
+    finally:
+        engine.dispose()
     if before == after:
         click.echo(f"The database is up to date (revision {after}).")
     else:

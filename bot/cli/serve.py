@@ -8,7 +8,6 @@ import signal
 
 import click
 
-from bot.bootstrap import StartupError
 from bot.cli.context import CliContext
 from bot.server.runtime import Runtime
 
@@ -23,16 +22,11 @@ def serve(ctx: CliContext) -> None:
     # Their start-up chatter (each migration, each job added) buries capdesk's own lines.
     for chatty in ("alembic", "apscheduler"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    app = ctx.app
-    try:
-        asyncio.run(_serve(Runtime(app)))
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from None
+    asyncio.run(_serve(Runtime(ctx.app)))
 
 
 async def _serve(runtime: Runtime) -> None:
     settings = runtime.app.settings
-    await asyncio.to_thread(runtime.app.ensure_synced)
     port = await runtime.start(host=settings.http_host, port=settings.http_port)
     base = f"http://{settings.http_host}:{port}"
     mode = "no chat platform configured"

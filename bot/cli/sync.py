@@ -20,6 +20,8 @@ def sync(ctx: CliContext) -> None:
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=progress_line,
+        transient=True,
+        disable=not progress_line.is_terminal,  # elsewhere it leaves a blank line above an error
     ) as bar:
         task = bar.add_task(f"Syncing from {app.connector.name}", total=None)
 

@@ -182,7 +182,8 @@ class JsonApi:
             wait = self._retry.wait(attempt, error.retry_after, self._rng)
             if wait > self._retry.max_wait:
                 raise error
-            log.warning(
+            # Routine: the caller reports the failure if the tries run out (`-v` shows these).
+            log.info(
                 "%s %s: %s; retrying in %.1f s (try %d of %d)",
                 method,
                 path,

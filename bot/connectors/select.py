@@ -32,3 +32,16 @@ def remote_connector(settings: Settings, **api: Any) -> AdminConnector:
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         return http.build(settings.admin_url, token, **api)
     raise ValueError(f"{backend} is not a remote backend")
+
+
+_ADDRESSES = {
+    "anthropic": "ANTHROPIC_ADMIN_URL",
+    "litellm": "LITELLM_BASE_URL",
+    "http": "CAPDESK_ADMIN_URL",
+}
+
+
+def backend_variables(settings: Settings) -> tuple[str, ...]:
+    """The settings that say which backend capdesk talks to and where, for error lines."""
+    address = _ADDRESSES.get(settings.admin_backend)
+    return ("CAPDESK_ADMIN_BACKEND", address) if address else ("CAPDESK_ADMIN_BACKEND",)

@@ -24,6 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.bootstrap import Capdesk
 from bot.scheduling.crontab import cron_trigger
 from bot.scheduling.leadership import Leadership, leadership_for
+from bot.server.readiness import BackendHealth
+from workflows.admin import ConnectorError
 from workflows.alerts.digest import send_digests
 from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
@@ -40,6 +42,8 @@ class Intervals:
     """How often each job runs (the digest follows the policy's `digest.schedule`)."""
 
     sync: timedelta = timedelta(hours=1)
+    sync_retry: timedelta = timedelta(seconds=30)
+    """How often a failed sync is looked at; `BackendHealth` says when it is due again."""
     alerts: timedelta = timedelta(minutes=15)
     requests: timedelta = timedelta(minutes=5)
     grants: timedelta = timedelta(minutes=5)
@@ -60,8 +64,10 @@ class Job:
     grace: timedelta = timedelta(minutes=1)
 
 
-def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> list[Job]:
-    """The jobs SPEC section 6 and the request workflow need."""
+def standard_jobs(
+    app: Capdesk, notifier: Notifier, intervals: Intervals, backend: BackendHealth
+) -> list[Job]:
+    """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`."""
 
     def deliver() -> None:
         deliver_pending(app.uow, notifier, app.clock)
@@ -84,7 +90,11 @@ def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> lis
         deliver()
 
     def sync() -> None:
-        sync_recent(app.uow, app.connector, app.policy, today=app.today())
+        backend.watch(lambda: sync_recent(app.uow, app.connector, app.policy, today=app.today()))
+
+    def sync_again() -> None:
+        if backend.retry_due():
+            sync()
 
     def native() -> None:
         poll_native_requests(app.uow, app.connector, app.policy, app.clock.now())
@@ -95,6 +105,8 @@ def standard_jobs(app: Capdesk, notifier: Notifier, intervals: Intervals) -> lis
 
     return [
         Job("usage-sync", sync, every(intervals.sync), grace=timedelta(minutes=10)),
+        # Every replica: one that failed its first sync keeps trying until the backend answers.
+        Job("usage-sync-retry", sync_again, every(intervals.sync_retry), leader_only=False),
         Job("alert-rules", alerts, every(intervals.alerts), grace=timedelta(minutes=5)),
         Job(
             "digest",
@@ -147,6 +159,9 @@ class CapdeskScheduler:
         async def run() -> None:
             try:
                 await asyncio.to_thread(job.run)
+            except ConnectorError as exc:
+                # Expected while a backend is down: one line, the outbox and retries carry on.
+                log.warning("scheduled job %s failed: %s", job.name, exc)
             except Exception:
                 log.exception("scheduled job %s failed", job.name)
 
@@ -218,13 +233,16 @@ def build_scheduler(
     app: Capdesk,
     *,
     notifier: Notifier,
+    backend: BackendHealth | None = None,
     intervals: Intervals | None = None,
     leadership: Leadership | None = None,
 ) -> CapdeskScheduler:
     """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`."""
     intervals = intervals or Intervals()
     return CapdeskScheduler(
-        jobs=standard_jobs(app, notifier, intervals),
+        jobs=standard_jobs(
+            app, notifier, intervals, backend or BackendHealth(app.settings, app.clock)
+        ),
         leadership=leadership or leadership_for(app.engine),
         every=intervals.leadership,
     )

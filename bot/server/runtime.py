@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -20,15 +21,22 @@ from bot.metrics import Metrics
 from bot.outbox import OutboxPump
 from bot.presence import Presence
 from bot.scheduling import CapdeskScheduler, build_scheduler
+from bot.server.listening import listen
+from bot.server.readiness import BackendHealth
 from bot.server.web import web_app
 from bot.slack.app import Slack, build_slack
 from bot.slack.playground import Playground, open_playground
+from workflows.admin import ConnectorError
 
 log = logging.getLogger(__name__)
 
 
 def check_chat_settings(app: Capdesk) -> None:
-    """Refuse to start with a Slack configuration that cannot work, naming the variable."""
+    """Refuse to start with a chat configuration that cannot work, naming the variable.
+
+    Teams settings stop start-up until this release has a Teams adapter, unless Slack is
+    configured too; then they are one warning.
+    """
     settings = app.settings
     token, secret, app_token = (
         settings.slack_bot_token,
@@ -41,6 +49,24 @@ def check_chat_settings(app: Capdesk) -> None:
         raise StartupError(
             "SLACK_SIGNING_SECRET: must be set to verify Slack's requests in HTTP mode "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
+        )
+    teams = [
+        name
+        for name, wanted in (
+            ("MICROSOFT_APP_ID", settings.microsoft_app_id is not None),
+            ("CAPDESK_TEAMS_DEV_NO_AUTH", settings.teams_dev_no_auth),
+        )
+        if wanted
+    ]
+    if teams and token is None:
+        raise StartupError(
+            "this release has no Teams adapter, so capdesk cannot serve Teams: set "
+            f"SLACK_BOT_TOKEN for Slack, or unset {' and '.join(teams)} for the playground "
+            + settings.mention(*teams)
+        )
+    if teams:
+        log.warning(
+            "this release has no Teams adapter: serving Slack only %s", settings.mention(*teams)
         )
 
 
@@ -58,16 +84,48 @@ class Runtime:
     presence: Presence | None = None
     playground: Playground | None = None
     scheduler: CapdeskScheduler | None = None
+    backend: BackendHealth = field(init=False)
+    """The admin backend as the last sync found it, for `/readyz`."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _socket: AsyncSocketModeHandler | None = None
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.app.uow, backlog=lambda: self.background.running)
+        self.backend = BackendHealth(self.app.settings, self.app.clock)
+
+    async def _first_sync(self) -> None:
+        # A backend that is down does not stop the server: the failure is logged in one line,
+        # `/readyz` reports it, and the scheduler retries the sync.
+        if not await asyncio.to_thread(self.app.store_is_empty):
+            return
+        try:
+            await asyncio.to_thread(self.backend.watch, self.app.sync)
+        except ConnectorError:
+            log.warning(
+                "the first sync failed, serving what the store has; /readyz reports it until "
+                "a sync works: %s",
+                self.backend.state(),
+            )
 
     async def start(self, *, host: str, port: int) -> int:
-        """Build the platform adapters on this loop and listen; returns the bound port."""
+        """Check the settings, bind the port, fill a fresh store from the admin backend, build
+        the platform adapters on this loop and serve; returns the bound port.
+
+        On a failure, what was started is stopped again before the error goes on.
+        """
         check_chat_settings(self.app)
+        sockets = listen(host, port, self.app.settings)
+        try:
+            await self._first_sync()
+            return await self._start(host, sockets)
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            await self.stop()
+            raise
+
+    async def _start(self, host: str, sockets: list[socket.socket]) -> int:
         # No chat credentials: the playground's workspace stands in for Slack (SPEC section 9).
         self.playground = await open_playground(self.app, host=host, settle=self.settle)
         if self.playground is not None:
@@ -93,16 +151,20 @@ class Runtime:
             await asyncio.to_thread(self.presence.beat)
             self._tasks.append(asyncio.create_task(self.presence.run(), name="presence"))
             if self.scheduled:
-                self.scheduler = build_scheduler(self.app, notifier=self.slack.notifier)
+                self.scheduler = build_scheduler(
+                    self.app, notifier=self.slack.notifier, backend=self.backend
+                )
                 await self.scheduler.start()
         slack_route = self.slack.handle if self.slack and not self._socket_mode else None
-        web_application = web_app(app=self.app, metrics=self.metrics, slack=slack_route)
+        web_application = web_app(
+            app=self.app, metrics=self.metrics, slack=slack_route, backend=self.backend
+        )
         if self.playground is not None:
             self.playground.add_routes(web_application)
         self._runner = web.AppRunner(web_application, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        for sock in sockets:
+            await web.SockSite(self._runner, sock).start()
         if self.playground is not None:
             self.playground.connect(self._runner.addresses[0])
         if self.slack is not None and self._socket_mode:

@@ -6,16 +6,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.bootstrap import Capdesk
 from bot.metrics import CONTENT_TYPE, Metrics
-from store.migrate import current, head
+from bot.server.readiness import BackendHealth, database_state, readiness
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def web_app(*, app: Capdesk, metrics: Metrics, slack: Handler | None) -> web.Application:
+def web_app(
+    *, app: Capdesk, metrics: Metrics, slack: Handler | None, backend: BackendHealth
+) -> web.Application:
     """The one aiohttp application `capdesk serve` runs."""
     routes = web.RouteTableDef()
 
@@ -26,11 +27,11 @@ def web_app(*, app: Capdesk, metrics: Metrics, slack: Handler | None) -> web.App
 
     @routes.get("/readyz")
     async def readyz(_: web.Request) -> web.Response:
-        """Ready when the database answers and its schema is current."""
-        problem = await asyncio.to_thread(_database_problem, app)
-        if problem:
-            return web.json_response({"status": "unavailable", "reason": problem}, status=503)
-        return web.json_response({"status": "ready"})
+        """Ready when the database answers with a current schema and the admin backend's last
+        sync (if any) worked; the body names each part and what is wrong with it."""
+        database = await asyncio.to_thread(database_state, app)
+        status, body = readiness(database, backend.state())
+        return web.json_response(body, status=status)
 
     @routes.get("/metrics")
     async def metrics_route(_: web.Request) -> web.Response:
@@ -43,14 +44,3 @@ def web_app(*, app: Capdesk, metrics: Metrics, slack: Handler | None) -> web.App
     if slack is not None:
         web_application.router.add_post("/slack/events", slack)
     return web_application
-
-
-def _database_problem(app: Capdesk) -> str | None:
-    try:
-        with app.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        if current(app.engine) != head():
-            return "the database schema is not current; run `capdesk db upgrade`"
-    except Exception as exc:
-        return f"the database does not answer: {str(exc).splitlines()[0]}"
-    return None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import socket
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.bootstrap import StartupError, bootstrap
 from bot.server.runtime import Runtime
@@ -26,7 +30,11 @@ async def get(served: Served, path: str) -> tuple[int, str]:
 async def test_health_readiness_and_metrics(served: Served) -> None:
     assert await get(served, "/healthz") == (200, '{"status": "ok"}')
     status, body = await get(served, "/readyz")
-    assert (status, body) == (200, '{"status": "ready"}')
+    assert status == 200
+    assert json.loads(body) == {
+        "status": "ready",
+        "checks": {"database": "ok", "admin_backend": "not synced by this process yet"},
+    }
 
     await ask(served, TOM, "raise 150 for 14d release prep")
     status, metrics = await get(served, "/metrics")
@@ -67,3 +75,74 @@ async def test_serve_runs_the_scheduled_jobs(served: Served) -> None:
         assert {"usage-sync", "alert-rules", "digest", "native-requests"} <= names
     finally:
         await runtime.stop()
+
+
+def _runtime(tmp_path: Path, **env: str) -> Runtime:
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env})
+    return Runtime(bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True))
+
+
+async def test_teams_alone_stops_start_up_saying_there_is_no_teams_adapter(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, MICROSOFT_APP_ID="2b1e7c0a-app")
+
+    with pytest.raises(StartupError) as stopped:
+        await runtime.start(host="127.0.0.1", port=0)
+
+    assert str(stopped.value) == (
+        "this release has no Teams adapter, so capdesk cannot serve Teams: set SLACK_BOT_TOKEN"
+        " for Slack, or unset MICROSOFT_APP_ID for the playground (MICROSOFT_APP_ID=2b1e7c0a-app)"
+    )
+    assert runtime.playground is None  # it did not start as if nothing were configured
+
+
+async def test_teams_beside_slack_is_one_warning_and_slack_serves(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = served.app.settings.model_copy(update={"microsoft_app_id": "2b1e7c0a-app"})
+    app = dataclasses.replace(served.app, settings=settings)
+    runtime = Runtime(app, scheduled=False)
+    try:
+        await runtime.start(host="127.0.0.1", port=0)
+        assert runtime.slack is not None
+    finally:
+        await runtime.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "this release has no Teams adapter: serving Slack only (MICROSOFT_APP_ID=2b1e7c0a-app)"
+    ]
+
+
+async def test_a_port_in_use_stops_start_up_before_anything_starts(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        runtime = _runtime(tmp_path, CAPDESK_HTTP_PORT=str(port))
+
+        with pytest.raises(StartupError) as stopped:
+            await runtime.start(host="127.0.0.1", port=port)
+
+    assert str(stopped.value) == (
+        f"port {port} on 127.0.0.1 is in use by another program: stop it, or choose another"
+        f" port (CAPDESK_HTTP_PORT={port})"
+    )
+    assert (runtime.playground, runtime.slack, runtime.scheduler) == (None, None, None)
+
+
+async def test_a_failure_after_listening_stops_what_had_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = _runtime(tmp_path)
+
+    async def refuse(self: web.SockSite) -> None:
+        raise RuntimeError("site failed")
+
+    monkeypatch.setattr(web.SockSite, "start", refuse)
+    with pytest.raises(RuntimeError, match="site failed"):
+        await runtime.start(host="127.0.0.1", port=0)
+
+    # The playground's workspace and Slack's client session were opened, and are closed again.
+    assert runtime.playground is not None
+    with pytest.raises(RuntimeError, match="not started"):
+        assert runtime.playground.emulator.base_url
+    assert runtime.slack is not None
+    session = runtime.slack.surface.client.session
+    assert session is None or session.closed

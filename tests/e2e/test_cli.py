@@ -427,9 +427,10 @@ def test_db_upgrade_on_an_unreachable_database_names_the_setting(tmp_path: Path)
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # no traceback
-    assert result.stderr.startswith("Error: CAPDESK_DATABASE_URL: ")
-    assert "unable to open database file" in result.stderr
-    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr == (
+        "Error: cannot open the database: unable to open database file"
+        f" (CAPDESK_DATABASE_URL={url})\n"
+    )
 
 
 @pytest.fixture
@@ -446,8 +447,10 @@ def test_db_upgrade_on_postgresql(postgres_schema: tuple[str, str]) -> None:
     # Unlike SQLite, PostgreSQL is not migrated behind one's back: the commands say what to do.
     refused = capdesk("requests", "list", env=env)
     assert refused.exit_code == 1
-    assert refused.stderr.startswith("Error: CAPDESK_DATABASE_URL: the database is empty")
-    assert "capdesk db upgrade" in refused.stderr
+    assert refused.stderr == (
+        f"Error: the database is empty, the code needs {head()}: run `capdesk db upgrade`"
+        f" (CAPDESK_DATABASE_URL={url})\n"
+    )
 
     first = ok(capdesk("db", "upgrade", env=env))
     assert first.stdout == f"Upgraded the database from empty to {head()} (head {head()}).\n"
@@ -480,16 +483,50 @@ def test_policy_check_looks_people_up_in_the_sandbox_org(tmp_path: Path, workdir
     good.write_text(POLICY, encoding="utf-8")
 
     result = ok(capdesk("policy", "check", str(good), env=env))
-    assert result.stdout == f"{good}: OK (2 groups, 1 rules, 1 admins)\n"
+    warnings = result.stderr.splitlines()
+    assert result.stdout == (
+        f"{good}: OK (2 groups, 1 rule, 1 admin), checked against the {SANDBOX_PEOPLE} people"
+        f" of the sandbox org (seed 7); {len(warnings)} warnings\n"
+    )
+    # The sandbox's people outside embedded and software, each named once.
+    assert 0 < len(warnings) < SANDBOX_PEOPLE
+    assert all(
+        re.fullmatch(rf"{good}: warning: \S+@\S+ belongs to no group, .*", w) for w in warnings
+    )
+    assert f"{good}: warning: {RAVI} belongs to no group" in result.stderr
+    assert EVE not in result.stderr
 
     bad = workdir / "bad.yaml"
     bad.write_text(POLICY.replace("dana.okafor@example.com", "dana@elsewhere.example"), "utf-8")
     result = capdesk("policy", "check", str(bad), env=env)
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"{bad}: groups[0].owners[0]: dana@elsewhere.example is not in the organisation\n"
+    assert result.stderr.splitlines()[-1] == (
+        f"{bad}:5: groups[0].owners[0]: dana@elsewhere.example is not in the sandbox org (seed 7)"
     )
     assert result.stdout == ""
+    assert not (tmp_path / "capdesk.db").exists()  # no database was created
+    assert sorted(p.name for p in workdir.iterdir()) == ["bad.yaml", "policy.yaml"]
+
+
+@pytest.mark.parametrize("where", ["capdesk.yaml", "CAPDESK_POLICY_FILE"])
+def test_policy_check_checks_the_file_it_is_given_not_the_configured_one(
+    where: str, workdir: Path
+) -> None:
+    broken = workdir / ("capdesk.yaml" if where == "capdesk.yaml" else "broken.yaml")
+    broken.write_text(POLICY.replace("max_cap_usd: 400", "max_cap_usd: lots"), "utf-8")
+    fixed = workdir / "fixed.yaml"
+    fixed.write_text(POLICY, encoding="utf-8")
+    env = {"CAPDESK_POLICY_FILE": str(broken)} if where != "capdesk.yaml" else {}
+
+    result = ok(capdesk("policy", "check", str(fixed), env=env))
+
+    assert result.stdout.startswith(f"{fixed}: OK (2 groups, 1 rule, 1 admin), checked against")
+    assert str(broken) not in result.output + result.stderr
+    assert "capdesk.db" not in {p.name for p in workdir.iterdir()}  # no database was created
+
+    failed = capdesk("policy", "check", str(broken), env=env)
+    assert failed.exit_code == 1
+    assert failed.stderr == f"{broken}:8: groups[0].max_cap_usd: must be a number, got 'lots'\n"
 
 
 def test_policy_check_offline_needs_neither_settings_nor_database(workdir: Path) -> None:
@@ -498,7 +535,10 @@ def test_policy_check_offline_needs_neither_settings_nor_database(workdir: Path)
 
     result = ok(capdesk("policy", "check", "--offline", str(path), env={"CAPDESK_HTTP_PORT": "x"}))
 
-    assert result.stdout == f"{path}: OK (2 groups, 1 rules, 1 admins)\n"
+    assert result.stdout == (
+        f"{path}: OK (2 groups, 1 rule, 1 admin);"
+        " not checked against the organisation (--offline)\n"
+    )
     assert sorted(p.name for p in workdir.iterdir()) == ["policy.yaml"]
 
 
@@ -576,11 +616,14 @@ def test_a_malformed_capdesk_yaml_stops_with_every_error_and_its_path(workdir: P
     assert result.exit_code == 1
     assert result.stdout == ""
     lines = result.stderr.removeprefix("Error: ").splitlines()
-    assert all(line.startswith("capdesk.yaml: ") for line in lines), lines
-    paths = {line.removeprefix("capdesk.yaml: ").split(":")[0] for line in lines}
-    assert {"groups[0].colour", "groups[1].owners[0]", "rules[0]"} <= paths
-    assert "capdesk.yaml: groups[0].colour: unknown key" in lines
-    assert any("sam-at-example.com" in line for line in lines)
+    assert all(re.match(r"capdesk\.yaml:\d+: ", line) for line in lines), lines
+    assert lines == [
+        "capdesk.yaml:9: groups[0].colour: unknown key 'colour'",
+        "capdesk.yaml:11: groups[1].owners[0]: 'sam-at-example.com' is not an email address",
+        "capdesk.yaml:15: rules[0]: unknown kind 'cap_far' (did you mean 'cap_near'?); use one of"
+        " cap_near, after_hours_spike, idle_seat, group_budget, forecast_overrun",
+    ]
+    assert list(workdir.iterdir()) == [workdir / "capdesk.yaml"]  # no database was created
 
 
 def test_help_needs_no_database(workdir: Path) -> None:

@@ -34,7 +34,7 @@ LEADER_JOBS = {
     "grant-expiry",
     "native-requests",
 }
-SHARED_JOBS = {"operations", "notifications"}
+SHARED_JOBS = {"operations", "notifications", "usage-sync-retry"}
 TAKEOVER_SECONDS = 10.0
 
 

@@ -222,3 +222,19 @@ def test_policy_path_falls_back_to_capdesk_yaml_then_to_none(
     (tmp_path / "capdesk.yaml").write_text("admins: []\n")
 
     assert settings.policy_path() == Path("capdesk.yaml")
+
+
+def test_mention_shows_values_for_error_lines_but_never_a_secret() -> None:
+    settings = load_settings(
+        {
+            "CAPDESK_DATABASE_URL": "postgresql://capdesk:hunter2@db:5432/capdesk",
+            "SLACK_BOT_TOKEN": SECRET,
+        }
+    )
+
+    line = settings.mention("CAPDESK_DATABASE_URL", "SLACK_BOT_TOKEN", "CAPDESK_ADMIN_URL")
+
+    assert line == (
+        "(CAPDESK_DATABASE_URL=postgresql://capdesk:***@db:5432/capdesk, SLACK_BOT_TOKEN,"
+        " CAPDESK_ADMIN_URL unset)"
+    )

@@ -1,7 +1,15 @@
 """The policy: groups, owners, caps, request timings and alert rules, as config-as-code."""
 
-from workflows.policy.loading import PolicyError, load_policy, parse_policy
-from workflows.policy.membership import check_membership
+from workflows.policy.loading import (
+    PolicyError,
+    PolicyFile,
+    Problem,
+    load_policy,
+    open_policy,
+    parse_policy,
+    read_policy,
+)
+from workflows.policy.membership import check_membership, ungrouped_members
 from workflows.policy.model import (
     AlertRule,
     ChannelRef,
@@ -16,8 +24,13 @@ __all__ = [
     "GroupPolicy",
     "Policy",
     "PolicyError",
+    "PolicyFile",
+    "Problem",
     "RequestsPolicy",
     "check_membership",
     "load_policy",
+    "open_policy",
     "parse_policy",
+    "read_policy",
+    "ungrouped_members",
 ]

@@ -4,32 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from workflows.policy.loading import Problem
 from workflows.policy.model import Policy
 
 
-def check_membership(policy: Policy, known: Collection[str]) -> list[str]:
-    """Every admin, owner and explicitly listed member that the organisation does not have."""
+def check_membership(
+    policy: Policy, known: Collection[str], *, organisation: str = "the organisation"
+) -> list[Problem]:
+    """Every admin, owner and explicitly listed member that the organisation does not have.
+
+    `organisation` names it in the messages ("the sandbox org").
+    """
     people = {email.lower() for email in known}
-    errors = [
-        f"admins[{i}]: {email} is not in the organisation"
-        for i, email in enumerate(policy.admins)
-        if email not in people
-    ]
+    named = [(f"admins[{i}]", email) for i, email in enumerate(policy.admins)]
     for g, group in enumerate(policy.groups):
-        errors += [
-            f"groups[{g}].owners[{i}]: {email} is not in the organisation"
-            for i, email in enumerate(group.owners)
-            if email not in people
-        ]
-        errors += [
-            f"groups[{g}].members[{i}]: {entry} is not in the organisation"
+        named += [(f"groups[{g}].owners[{i}]", email) for i, email in enumerate(group.owners)]
+        named += [
+            (f"groups[{g}].members[{i}]", entry)
             for i, entry in enumerate(group.members)
-            if not entry.startswith("*@") and entry not in people
+            if not entry.startswith("*@")
         ]
     for r, rule in enumerate(policy.rules):
-        errors += [
-            f"rules[{r}].exclude[{i}]: {email} is not in the organisation"
-            for i, email in enumerate(rule.exclude)
-            if email not in people
-        ]
-    return errors
+        named += [(f"rules[{r}].exclude[{i}]", email) for i, email in enumerate(rule.exclude)]
+    return [
+        Problem(path, f"{email} is not in {organisation}")
+        for path, email in named
+        if email not in people
+    ]
+
+
+def ungrouped_members(policy: Policy, members: Collection[str]) -> list[Problem]:
+    """Each member whom no group lists or matches: capdesk refuses their requests."""
+    return [
+        Problem("", f"{email} belongs to no group, so their requests would be refused")
+        for email in sorted({m.lower() for m in members})
+        if policy.group_of(email) is None
+    ]

@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
 
 from workflows.money import cents_from_usd
 from workflows.policy.durations import Duration
+from workflows.policy.spelling import did_you_mean
 
 _EMAIL = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
 _PATTERN = re.compile(r"^\*@[^@\s*]+\.[^@\s*]+$")
@@ -68,7 +69,10 @@ class OrgSettings(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA timezone such as Europe/Berlin") from exc
+            raise ValueError(
+                f"{value!r} is not an IANA timezone such as Europe/Berlin"
+                + did_you_mean(value, available_timezones())
+            ) from exc
         return value
 
     @field_validator("business_hours")
