@@ -88,13 +88,21 @@ def database_state(app: Capdesk) -> str:
 
 
 def readiness(database: str, backend: str) -> tuple[int, dict[str, object]]:
-    """The status code and body of `GET /readyz`, each part of the check named on its own."""
+    """The status code and body of `GET /readyz`, each part of the check named on its own.
+
+    Only the database makes a replica unready: without it nothing works. A backend outage is
+    `degraded` with 200, because requests, decisions and status still work from the store and
+    their changes wait in the outbox; a 503 would make a load balancer take every replica out
+    of rotation at once during the outage.
+    """
     checks = {"database": database, "admin_backend": backend}
     problems = [
         f"{label}: {state}"
         for label, state in (("database", database), ("admin backend", backend))
         if state not in (OK, NOT_SYNCED)
     ]
-    if problems:
+    if database not in (OK, NOT_SYNCED):
         return 503, {"status": "unavailable", "reason": "; ".join(problems), "checks": checks}
+    if problems:
+        return 200, {"status": "degraded", "reason": "; ".join(problems), "checks": checks}
     return 200, {"status": "ready", "checks": checks}

@@ -52,4 +52,4 @@ def test_the_example_works_with_the_sandbox_org_as_it_is() -> None:
 def test_policy_check_accepts_the_example() -> None:
     result = CliRunner().invoke(cli, ["policy", "check", str(EXAMPLE), "--offline"])
     assert result.exit_code == 0, result.output
-    assert "OK (3 groups, 5 rules, 1 admins)" in result.output
+    assert "OK (3 groups, 5 rules, 1 admin)" in result.output
