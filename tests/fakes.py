@@ -52,6 +52,7 @@ from workflows.model import (
     Operation,
     OperationKind,
     OperationStatus,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -333,6 +334,9 @@ class FakeGrants(_Repo):
         delta_cents: int = 0,
         tier_before: str | None = None,
         tier_after: str | None = None,
+        period: Period = Period.MONTHLY,
+        cap_before_cents: int | None = None,
+        inherited_before: bool = False,
     ) -> Grant:
         state = self._w
         if any(g.request_id == request_id for g in state.grants.values()):
@@ -347,6 +351,9 @@ class FakeGrants(_Repo):
             delta_cents=delta_cents,
             tier_before=tier_before,
             tier_after=tier_after,
+            period=period,
+            cap_before_cents=cap_before_cents,
+            inherited_before=inherited_before,
         )
         state.grants[grant.id] = grant
         return grant
@@ -439,11 +446,22 @@ class FakeOperations(_Repo):
             claimed.append(taken)
         return claimed
 
-    def queued_cap(self, email: str) -> int | None:
+    def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         for _, o in sorted(self._s.operations.items(), reverse=True):
-            if o.email == email and o.kind is OperationKind.SET_CAP and o.status in _UNFINISHED:
+            if (
+                o.email == email
+                and o.kind is OperationKind.SET_CAP
+                and o.period is period
+                and o.status in _UNFINISHED
+            ):
                 return o.cap_cents
         return None
+
+    def note_inherited(self, operation_id: int, inherited: bool) -> None:
+        state = self._w
+        operation = state.operations.get(operation_id)
+        if operation is not None and operation.inherited_before is None:
+            state.operations[operation_id] = replace(operation, inherited_before=inherited)
 
     def transition(
         self,

@@ -203,7 +203,7 @@ def test_a_native_request_is_routed_approved_and_written_back(
         )
         capdesk.worker().drain()
 
-        assert fake.approvals == [("slir_01", "17000")]
+        assert fake.approvals == [("slir_01", "17000", "monthly")]
         assert fake.effective(EVE) == "17000"
         assert fake.limit_writes == []  # the approve itself set the limit
         assert (
@@ -279,7 +279,7 @@ def test_killed_between_approval_and_apply_the_backend_is_written_once(
         second = capdesk.worker().drain()
 
         assert (len(first.applied), second.handled) == (1, 0)
-        assert fake.approvals == [("slir_01", "17000")]
+        assert fake.approvals == [("slir_01", "17000", "monthly")]
         with capdesk.uow() as uow:
             request = uow.requests.get(said["request_id"])
             actions = [e.action for e in uow.audit.of(f"request:{said['request_id']}")]
