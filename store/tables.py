@@ -40,9 +40,7 @@ class MemberRow(SQLModel, table=True):
     active: bool = True
     first_seen: date | None = None
     """The day the alert rules first saw the seat: its idle clock when it was never used."""
-    backend_groups: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
-    )
+    backend_groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """The ids and names of the backend's groups (Claude Enterprise groups) they are in."""
 
 

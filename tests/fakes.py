@@ -23,6 +23,7 @@ from workflows.admin import (
     Capability,
     DailyUsage,
     HourlyUsage,
+    NativeIncreaseRequest,
     RemoteMember,
     UnsupportedOperation,
 )
@@ -1090,6 +1091,55 @@ class MaxRandom(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
+
+
+class LimitsConnector(FakeConnector):
+    """A backend like Anthropic's: caps per period that members inherit unless they have their
+    own, and increase requests of its own (`InheritedCaps`, `NativeRequestSource`)."""
+
+    name = "anthropic"
+
+    def __init__(self, pending: Iterable[NativeIncreaseRequest] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pending = {r.id: r for r in pending}
+        self.own: dict[tuple[str, Period], int] = {}
+        """(email, period) -> the member's own cap; everyone else inherits."""
+        self.looked: list[tuple[str, Period]] = []
+        """Every `cap_inherited` question, in order."""
+        self.native_writes: list[tuple[str, str, int | None, Period]] = []
+        """(action, native id or email, cap, period) of each native or period write."""
+
+    def pending_native_requests(self) -> list[NativeIncreaseRequest]:
+        return list(self.pending.values())
+
+    def approve_native(
+        self, native_id: str, cap_cents: int, *, period: Period, idempotency_key: str
+    ) -> None:
+        native = self.pending.pop(native_id)
+        self.own[native.email, period] = cap_cents
+        self.native_writes.append(("approve", native_id, cap_cents, period))
+
+    def deny_native(self, native_id: str, *, idempotency_key: str) -> None:
+        self.pending.pop(native_id, None)
+        self.native_writes.append(("deny", native_id, None, Period.MONTHLY))
+
+    def cap_inherited(self, email: str, period: Period) -> bool:
+        self.looked.append((email, period))
+        return (email, period) not in self.own
+
+    def set_cap(self, email: str, cap_cents: int, *, idempotency_key: str) -> None:
+        super().set_cap(email, cap_cents, idempotency_key=idempotency_key)
+        self.own[email, Period.MONTHLY] = cap_cents
+
+    def set_period_cap(
+        self, email: str, cap_cents: int, period: Period, *, idempotency_key: str
+    ) -> None:
+        self.own[email, period] = cap_cents
+        self.native_writes.append(("set", email, cap_cents, period))
+
+    def inherit_cap(self, email: str, period: Period, *, idempotency_key: str) -> None:
+        self.own.pop((email, period), None)
+        self.native_writes.append(("inherit", email, None, period))
 
 
 class World:

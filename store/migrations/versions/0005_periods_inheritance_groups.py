@@ -37,9 +37,7 @@ def _period() -> sa.Column[str]:
 
 def upgrade() -> None:
     with op.batch_alter_table("member", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("backend_groups", sa.JSON(), nullable=False, server_default="[]")
-        )
+        batch_op.add_column(sa.Column("backend_groups", sa.JSON(), nullable=True))
     with op.batch_alter_table("request", schema=None) as batch_op:
         batch_op.add_column(_period())
     with op.batch_alter_table("access_grant", schema=None) as batch_op:
