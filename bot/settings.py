@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     anthropic_admin_url: str = Field(
         "https://api.anthropic.com", validation_alias="ANTHROPIC_ADMIN_URL"
     )
+    anthropic_email_members: bool = Field(False, validation_alias="ANTHROPIC_EMAIL_MEMBERS")
+    """Let Anthropic e-mail members when capdesk decides on their increase requests."""
     litellm_base_url: str | None = Field(None, validation_alias="LITELLM_BASE_URL")
     litellm_master_key: SecretStr | None = Field(None, validation_alias="LITELLM_MASTER_KEY")
     admin_url: str | None = Field(None, validation_alias="CAPDESK_ADMIN_URL")
@@ -161,6 +163,7 @@ _REQUIREMENTS = {
     "CAPDESK_HTTP_PORT": "must be an integer from 1 to 65535",
     "CAPDESK_SANDBOX_SEED": "must be an integer",
     "CAPDESK_TEAMS_DEV_NO_AUTH": "must be true or false",
+    "ANTHROPIC_EMAIL_MEMBERS": "must be true or false",
     "CAPDESK_ADMIN_BACKEND": "must be one of " + ", ".join(get_args(AdminBackend)),
     "MICROSOFT_APP_TYPE": "must be one of " + ", ".join(get_args(MicrosoftAppType)),
 }
