@@ -850,6 +850,9 @@ class FakeUnitOfWork:
     def all_grants(self) -> list[Grant]:
         return [g for _, g in sorted(self._read().grants.items())]
 
+    def mirrored_group(self, name: str) -> GroupRecord:
+        return self._read().groups[name]
+
     def audit_entries(self, subject: str | None = None) -> list[AuditEntry]:
         return [e for e in self._read().audit if subject is None or e.subject == subject]
 

@@ -6,6 +6,7 @@ import click
 
 from bot.bootstrap import Capdesk, StartupError, bootstrap
 from bot.settings import SettingsError, load_settings
+from workflows.admin import RemoteGroup, backend_groups
 from workflows.policy import PolicyError
 
 
@@ -33,3 +34,9 @@ class CliContext:
     def known_emails(self) -> set[str]:
         """Everyone the admin backend knows, for `policy check`."""
         return {m.email.lower() for m in self.app.connector.list_members()}
+
+    def backend_groups(self) -> tuple[str, list[RemoteGroup] | None]:
+        """The backend's own groups, for `policy check`; None where it has none."""
+        connector = self.app.connector
+        source = backend_groups(connector)
+        return connector.name, None if source is None else list(source.list_groups())

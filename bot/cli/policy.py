@@ -8,6 +8,7 @@ from typing import NoReturn, Protocol, runtime_checkable
 
 import click
 
+from bot.cli.policy_groups import group_errors
 from workflows.policy import PolicyError, check_membership, load_policy
 
 
@@ -42,7 +43,7 @@ def check(ctx: click.Context, file: Path, offline: bool) -> None:
     if not offline:
         if not isinstance(ctx.obj, PolicyCheckContext):
             raise click.UsageError("the organisation's members are not available; use --offline")
-        unknown = check_membership(loaded, ctx.obj.known_emails())
+        unknown = check_membership(loaded, ctx.obj.known_emails()) + group_errors(ctx.obj, loaded)
         if unknown:
             _fail(file, unknown)
     click.echo(
