@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.connectors.sandbox import SandboxConnector, SandboxOrg, builtin_policy, generate_org
 from bot.connectors.sandbox.sql_state import SqlSandboxState
+from bot.connectors.sandbox.state import MemorySandboxState
 from bot.connectors.select import remote_connector
 from bot.settings import Settings, load_settings
 from store.engine import make_engine
@@ -108,6 +109,15 @@ def bootstrap(
         clock=clock,
         sandbox=sandbox,
     )
+
+
+def reading_connector(settings: Settings, *, today: date) -> AdminConnector:
+    """The configured backend's connector for reading alone, with no policy and no store (for
+    `policy init`, which writes the policy): the sandbox is the org as generated."""
+    if settings.admin_backend == "sandbox":
+        org = generate_org(settings.sandbox_seed, today=today)
+        return SandboxConnector(org, MemorySandboxState())
+    return remote_connector(settings)
 
 
 def one_line(exc: Exception) -> str:

@@ -190,20 +190,22 @@ def _error_lines(exc: ValidationError) -> list[str]:
     return lines
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the process environment and `./.env`, or from `env` alone when given.
+def load_settings(env: Mapping[str, str] | None = None, *, backend: str | None = None) -> Settings:
+    """Settings from the process environment and `./.env`, or from `env` alone when given;
+    `backend` stands for `CAPDESK_ADMIN_BACKEND` (a command-line choice).
 
     Raises SettingsError with one line per bad or missing variable.
     """
     token = _GIVEN_ONLY.set(env is not None)
+    chosen: dict[str, Any] = {} if backend is None else {"CAPDESK_ADMIN_BACKEND": backend}
     try:
         if env is None:
-            return Settings()
+            return Settings(**chosen)
         # Empty means unset, as `env_ignore_empty` makes it for the environment and .env.
         given: dict[str, Any] = {
             key: value for key, value in env.items() if key in _VARIABLES and value != ""
         }
-        return Settings(**given)
+        return Settings(**given, **chosen)
     except ValidationError as exc:
         raise SettingsError(_error_lines(exc)) from None
     finally:

@@ -45,6 +45,8 @@ class RemoteMember:
     monthly_cap_cents: int | None
     active: bool = True
     external_id: str = ""
+    admin: bool = False
+    """An administrator of the backend's organisation, where the backend says so."""
 
 
 @dataclass(frozen=True, slots=True)

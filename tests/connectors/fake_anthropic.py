@@ -49,6 +49,7 @@ class User:
     email: str
     name: str
     tier: str = "standard"
+    role: str = "user"
 
 
 @dataclass
@@ -107,8 +108,10 @@ class FakeAnthropic(FakeBackend):
 
     # ----------------------------------------------------------------- the fake's own helpers
 
-    def add_user(self, email: str, name: str, *, tier: str = "standard") -> User:
-        user = User(f"user_{len(self.users) + 1:04d}", email, name, tier)
+    def add_user(
+        self, email: str, name: str, *, tier: str = "standard", role: str = "user"
+    ) -> User:
+        user = User(f"user_{len(self.users) + 1:04d}", email, name, tier, role)
         self.users.append(user)
         return user
 
@@ -257,7 +260,7 @@ class FakeAnthropic(FakeBackend):
                         "type": "user",
                         "email": u.email,
                         "name": u.name,
-                        "role": "user",
+                        "role": u.role,
                         "added_at": _STAMP,
                     }
                     for u in page

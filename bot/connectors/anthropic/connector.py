@@ -59,6 +59,8 @@ _USERS = "/v1/organizations/users"
 _GROUPS = "/v1/organizations/rbac_groups"
 _COST = "/v1/organizations/analytics/cost"
 _SPEND_PREFIX = "/v1/organizations/spend_limit"  # spend_limits and spend_limit_increase_requests
+_ADMIN_ROLES = frozenset({"admin", "owner", "primary_owner"})
+"""Organisation roles that administer it (Claude Console: admin; Claude Enterprise: owners)."""
 _OWN = "user"
 """The source of a limit that is the member's own."""
 # Hourly buckets per page: the API allows up to 168 (a week) for bucket_width=1h.
@@ -176,6 +178,7 @@ class AnthropicConnector:
                 tier=tiers.get(user.id),
                 monthly_cap_cents=_cents(monthly[user.id].amount) if user.id in monthly else None,
                 external_id=user.id,
+                admin=user.role in _ADMIN_ROLES,
             )
             for user in users
         ]

@@ -53,6 +53,7 @@ class SandboxConnector:
                     ),
                     active=not override.removed,
                     external_id=f"sandbox-{index:03d}",
+                    admin=person.role == "admin",
                 )
             )
         return members
