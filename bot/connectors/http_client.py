@@ -109,7 +109,8 @@ class JsonApi:
     """A JSON HTTP API on httpx with timeouts, quick retries and admin-facing error sentences.
 
     `service` names the backend in sentences ("the Anthropic Admin API"); `credential` names
-    the setting that holds its key ("ANTHROPIC_ADMIN_KEY").
+    the setting that holds its key ("ANTHROPIC_ADMIN_KEY"); `refusals` tells a refusal with a
+    stable error code (`error.details.error_code`) by its own sentence.
     """
 
     def __init__(
