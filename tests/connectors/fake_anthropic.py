@@ -171,14 +171,7 @@ class FakeAnthropic(FakeBackend):
         )
 
     def user_actor(self, email: str) -> dict[str, Any]:
-        user = self.user(email)
-        return {
-            "type": "user_actor",
-            "user_id": user.id,
-            "email_address": user.email,
-            "name": user.name,
-            "deleted": False,
-        }
+        return _actor(self.user(email))
 
     def error(
         self, status: int, message: str, kind: str = "api_error", code: str | None = None
@@ -284,13 +277,7 @@ class FakeAnthropic(FakeBackend):
             return None
         source, amount, limit_id = found
         return {
-            "actor": {
-                "type": "user_actor",
-                "user_id": user.id,
-                "email_address": user.email,
-                "name": user.name,
-                "deleted": False,
-            },
+            "actor": _actor(user),
             "amount": amount,
             "currency": "USD",
             "period": period,
@@ -451,13 +438,7 @@ class FakeAnthropic(FakeBackend):
         return {
             "type": "spend_limit_increase_request",
             "id": item.id,
-            "actor": {
-                "type": "user_actor",
-                "user_id": user.id,
-                "email_address": user.email,
-                "name": user.name,
-                "deleted": False,
-            },
+            "actor": _actor(user),
             "created_at": item.created_at,
             "period": item.period,
             "status": item.status,
@@ -517,28 +498,25 @@ class FakeAnthropic(FakeBackend):
 
     def _cursor_page(self, request: web.Request, items: list[Any], default: int) -> web.Response:
         """`SyncPageCursor`: `data` and `next_page` only."""
-        start = _offset(request.query.get("page"))
-        size = self._limit(request, default)
-        more = start + size < len(items)
-        return web.json_response(
-            {
-                "data": items[start : start + size],
-                "next_page": _cursor(start + size) if more else None,
-            }
-        )
+        return self._page(request, items, default, has_more=False)
 
     def _report_page(self, request: web.Request, items: list[Any], default: int) -> web.Response:
         """The reports' pages: `data`, `has_more` and `next_page`."""
+        return self._page(request, items, default, has_more=True)
+
+    def _page(
+        self, request: web.Request, items: list[Any], default: int, *, has_more: bool
+    ) -> web.Response:
         start = _offset(request.query.get("page"))
         size = self._limit(request, default)
         more = start + size < len(items)
-        return web.json_response(
-            {
-                "data": items[start : start + size],
-                "has_more": more,
-                "next_page": _cursor(start + size) if more else None,
-            }
-        )
+        page: dict[str, Any] = {
+            "data": items[start : start + size],
+            "next_page": _cursor(start + size) if more else None,
+        }
+        if has_more:
+            page["has_more"] = more
+        return web.json_response(page)
 
 
 def _cost_query_refused(request: web.Request) -> str | None:
@@ -560,6 +538,16 @@ def _cost_query_refused(request: web.Request) -> str | None:
     if not 1 <= int(query.get("limit", 20)) <= 1000:
         return "limit must be from 1 to 1000"
     return None
+
+
+def _actor(user: User) -> dict[str, Any]:
+    return {
+        "type": "user_actor",
+        "user_id": user.id,
+        "email_address": user.email,
+        "name": user.name,
+        "deleted": False,
+    }
 
 
 def _limit_id(kind: str, key: str, period: str) -> str:

@@ -29,7 +29,7 @@ from workflows.alerts.running import run_alerts
 from workflows.applying.admin_actions import confirm_manual
 from workflows.applying.grants import expire_grants
 from workflows.clock import ManualClock
-from workflows.model import OperationStatus, RequestStatus, Verdict
+from workflows.model import OperationStatus, Request, RequestStatus, Verdict
 from workflows.requests import texts
 from workflows.requests.asking import submit_request
 from workflows.requests.deciding import decide
@@ -134,6 +134,25 @@ def draft(capdesk: Capdesk, text: str) -> RequestDraft:
     return command
 
 
+def ask(capdesk: Capdesk, text: str) -> Request:
+    """Eve asks, in chat."""
+    return submit_request(
+        capdesk.uow(), capdesk.policy, requester=EVE, draft=draft(capdesk, text), now=T0
+    )
+
+
+def approve(capdesk: Capdesk, request_id: int) -> None:
+    """Dana, Eve's owner, approves."""
+    decide(
+        capdesk.uow(),
+        capdesk.policy,
+        request_id=request_id,
+        actor=DANA,
+        verdict=Verdict.APPROVE,
+        now=T0,
+    )
+
+
 @pytest.mark.parametrize(
     ("backend", "make"),
     [("anthropic", anthropic_org), ("litellm", litellm_org), ("http", contract_org)],
@@ -153,21 +172,8 @@ def test_sync_fills_the_store_and_an_approved_raise_changes_the_backend(
             assert eve is not None
             assert eve.cap_cents == 8500
             assert uow.usage.spend_since(EVE, T0.date().replace(day=1)) == 612
-        asked = submit_request(
-            capdesk.uow(),
-            capdesk.policy,
-            requester=EVE,
-            draft=draft(capdesk, "raise 100 release prep"),
-            now=T0,
-        )
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=asked.id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        asked = ask(capdesk, "raise 100 release prep")
+        approve(capdesk, asked.id)
         report = capdesk.worker().drain()
 
         assert len(report.applied) == 1
@@ -195,14 +201,7 @@ def test_a_native_request_is_routed_approved_and_written_back(
         with capdesk.uow() as uow:
             routed = uow.notifications.recipients_of(texts.approval_thread(request_id))
         assert [r.address for r in routed] == [DANA]
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=request_id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        approve(capdesk, request_id)
         capdesk.worker().drain()
 
         assert fake.approvals == [("slir_01", "17000", "monthly")]
@@ -220,21 +219,8 @@ def test_a_seat_upgrade_ends_as_a_manual_task_an_admin_confirms(
     for _ in served(fake, "anthropic", monkeypatch):
         capdesk = app()
         capdesk.sync()
-        asked = submit_request(
-            capdesk.uow(),
-            capdesk.policy,
-            requester=EVE,
-            draft=draft(capdesk, "upgrade premium for 14d long context for the HIL logs"),
-            now=T0,
-        )
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=asked.id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        asked = ask(capdesk, "upgrade premium for 14d long context for the HIL logs")
+        approve(capdesk, asked.id)
 
         report = capdesk.worker().drain()
 
@@ -354,14 +340,7 @@ def test_a_weekly_native_request_is_approved_as_weekly(
         (request_id,) = poll_native_requests(
             capdesk.uow, capdesk.connector, capdesk.policy, T0
         ).created
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=request_id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        approve(capdesk, request_id)
         capdesk.worker().drain()
 
         # $85 a month is $20 a week more: the member is unblocked on the limit they hit.
@@ -384,21 +363,8 @@ def test_a_grant_on_an_inherited_cap_reverts_to_inheriting(
     for _ in served(fake, "anthropic", monkeypatch):
         capdesk = app()
         capdesk.sync()
-        asked = submit_request(
-            capdesk.uow(),
-            capdesk.policy,
-            requester=EVE,
-            draft=draft(capdesk, "raise 100 for 14d release prep"),
-            now=T0,
-        )
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=asked.id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        asked = ask(capdesk, "raise 100 for 14d release prep")
+        approve(capdesk, asked.id)
         capdesk.worker().drain()
         assert (fake.effective(EVE), fake.source(EVE)) == ("18500", "user")
 
