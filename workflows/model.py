@@ -44,12 +44,19 @@ class Period(StrEnum):
         """`a week`, as in `+$40 a week`."""
         return {"daily": "a day", "weekly": "a week", "monthly": "a month"}[self.value]
 
+    @property
+    def _per_year(self) -> int:
+        return {"daily": 365, "weekly": 52, "monthly": 12}[self.value]
+
+    def spread(self, monthly_cents: int) -> int:
+        """A monthly amount spread over this period, to the cent (rounded down)."""
+        return monthly_cents * 12 // self._per_year
+
     def from_monthly(self, cents: int) -> int:
-        """A monthly amount spread over this period, in whole dollars (at least $1)."""
+        """A monthly cap or step spread over this period, in whole dollars (at least $1)."""
         if self is Period.MONTHLY:
             return cents
-        periods_a_year = 52 if self is Period.WEEKLY else 365
-        return max(100, round(Fraction(cents * 12, periods_a_year) / 100) * 100)
+        return max(100, round(Fraction(cents * 12, self._per_year) / 100) * 100)
 
 
 CHAT_SOURCE = "chat"

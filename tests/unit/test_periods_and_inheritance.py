@@ -63,6 +63,18 @@ def test_a_weekly_native_request_is_proposed_shown_and_approved_as_weekly() -> N
     assert told.outgoing.message.text == "Your weekly cap is now $40, permanent."
 
 
+def test_the_auto_approval_limit_is_spread_over_the_period_too() -> None:
+    # $25 a month approves itself; a week's share of it is $5.76, under the $20 asked for.
+    world = World(connector=LimitsConnector([weekly(2000)]))
+    assert world.policy.groups[0].auto_approve_cents == 2500
+
+    (request_id,) = poll_native_requests(
+        world.uow.factory, world.connector, world.policy, world.now
+    ).created
+
+    assert world.request(request_id).status is RequestStatus.PENDING
+
+
 def test_a_weekly_request_stays_within_the_groups_maximum_spread_over_a_week() -> None:
     # $400 a month is $92 a week: one at $90 can get only $2 more.
     world = world_on(LimitsConnector([weekly(9000)]))
