@@ -418,6 +418,49 @@ def test_user_pages_built_from_the_sdk_types_are_read(
     assert page.following == expected
 
 
+@given(
+    groups=st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": _ids.map("rbac_group_{}".format),
+                "created_at": _stamps.map(datetime.isoformat),
+                "name": st.text(min_size=1, max_size=20),
+                "source_type": st.sampled_from(["direct", "scim"]),
+                "type": st.just("rbac_group"),
+                "updated_at": _stamps.map(datetime.isoformat),
+            },
+            optional={"role_ids": st.none() | st.lists(_ids, max_size=2)},
+        ),
+        max_size=3,
+    ),
+    members=st.lists(
+        st.fixed_dictionaries(
+            {
+                "created_at": _stamps.map(datetime.isoformat),
+                "email": _emails,
+                "rbac_group_id": _ids,
+                "type": st.just("rbac_group_member"),
+                "user_id": _ids.map("user_{}".format),
+            }
+        ),
+        max_size=3,
+    ),
+    next_page=st.none() | st.just(False) | _ids,
+)
+def test_group_pages_built_from_the_sdk_types_are_read(
+    groups: list[dict[str, Any]], members: list[dict[str, Any]], next_page: str | bool | None
+) -> None:
+    sdk_groups = [_sdk(RBACGroup, g) for g in groups]
+    sdk_members = [_sdk(RBACGroupMember, m) for m in members]
+
+    ours = wire.RbacGroupPage.model_validate(_cursor_page(sdk_groups, next_page))
+    theirs = wire.RbacGroupMemberPage.model_validate(_cursor_page(sdk_members, next_page))
+
+    assert [(g.id, g.name) for g in ours.data] == [(g["id"], g["name"]) for g in sdk_groups]
+    assert [m.email for m in theirs.data] == [m["email"] for m in sdk_members]
+    assert ours.following == theirs.following == (next_page or None)
+
+
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
 @given(
     rows=st.lists(_summaries, max_size=5),

@@ -2,8 +2,8 @@
 
 The authority is the official `anthropic` Python SDK (2.10), whose types are generated from
 Anthropic's OpenAPI description: `types/organization/` (users, RBAC groups and their members,
-spend summaries, increase requests), `types/beta/organization/` (spend limits, the analytics
-cost report) and `pagination.py` (which pages carry `has_more`). The tests in
+spend summaries, increase requests), `types/beta/organization/` (the analytics cost
+report) and `pagination.py` (which pages carry `has_more`). The tests in
 `tests/connectors/test_anthropic_contract.py` check these models against those types in both
 directions. The usage reports (`usage_report/claude_code`, `usage_report/messages`) are not in
 that SDK; their shapes follow the API reference (https://platform.claude.com/docs/en/api/admin/
@@ -110,16 +110,6 @@ class SpendSummaryPage(_Page):
     """`SyncPageCursor[SpendSummary]`: `data` and `next_page`, no `has_more`."""
 
     data: list[SpendSummary]
-
-
-class SpendLimit(_Wire):
-    """`BetaSpendLimit`: a configured limit, as `POST` and `GET .../spend_limits/{id}` give it."""
-
-    id: str
-    amount: str | None = None
-    currency: str = "USD"
-    period: Period
-    scope: Scope
 
 
 class IncreaseRequest(_Wire):
