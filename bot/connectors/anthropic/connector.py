@@ -187,7 +187,12 @@ class AnthropicConnector:
         """The organisation's groups with their members; none for an org without groups."""
         groups = list(
             self._cursor(
-                wire.RbacGroupPage, _GROUPS, {"limit": 100}, what="the groups", optional=True
+                wire.RbacGroupPage,
+                _GROUPS,
+                {"limit": 100},
+                what="the groups",
+                scope=None,
+                optional=True,
             )
         )
         return [
@@ -202,6 +207,7 @@ class AnthropicConnector:
                             f"{_GROUPS}/{quote(group.id, safe='')}/members",
                             {"limit": 1000},
                             what=f"the members of the group {group.name!r}",
+                            scope=None,
                         )
                     )
                 ),
@@ -527,7 +533,7 @@ class AnthropicConnector:
         params: dict[str, Any],
         *,
         what: str,
-        scope: str = "read:spend_limits",
+        scope: str | None = "read:spend_limits",
         optional: bool = False,
     ) -> Iterator[Any]:
         """Every item of a `page`/`next_page` list; with `optional`, an organisation without
@@ -543,7 +549,7 @@ class AnthropicConnector:
         params: dict[str, Any],
         *,
         what: str,
-        scope: str,
+        scope: str | None,
         absent: Collection[int],
         headers: dict[str, str] | None = None,
     ) -> Iterator[Any] | None:
