@@ -120,15 +120,16 @@ def bootstrap(
     )
 
 
-def connector_without_store(settings: Settings, clock: Clock | None = None) -> AdminConnector:
-    """The configured backend, to read who is in the organisation without opening the store.
+def connector_without_store(settings: Settings, *, today: date | None = None) -> AdminConnector:
+    """The configured backend for reading alone, with no policy and no store (`policy check`,
+    and `policy init`, which writes the policy).
 
-    The sandbox is generated afresh, without the seat changes its database records.
+    The sandbox is the org as generated, without the seat changes its database records.
     """
     if settings.admin_backend != "sandbox":
         return remote_connector(settings)
-    today = (clock or SystemClock()).now().date()
-    return SandboxConnector(generate_org(settings.sandbox_seed, today=today), MemorySandboxState())
+    day = today or SystemClock().now().date()
+    return SandboxConnector(generate_org(settings.sandbox_seed, today=day), MemorySandboxState())
 
 
 def open_engine(settings: Settings) -> Engine:

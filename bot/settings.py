@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     anthropic_admin_url: str = Field(
         "https://api.anthropic.com", validation_alias="ANTHROPIC_ADMIN_URL"
     )
+    anthropic_email_members: bool = Field(False, validation_alias="ANTHROPIC_EMAIL_MEMBERS")
+    """Let Anthropic e-mail members when capdesk decides on their increase requests."""
     litellm_base_url: str | None = Field(None, validation_alias="LITELLM_BASE_URL")
     litellm_master_key: SecretStr | None = Field(None, validation_alias="LITELLM_MASTER_KEY")
     admin_url: str | None = Field(None, validation_alias="CAPDESK_ADMIN_URL")
@@ -194,6 +196,7 @@ _REQUIREMENTS = {
     "CAPDESK_HTTP_PORT": "must be an integer from 1 to 65535",
     "CAPDESK_SANDBOX_SEED": "must be an integer",
     "CAPDESK_TEAMS_DEV_NO_AUTH": "must be true or false",
+    "ANTHROPIC_EMAIL_MEMBERS": "must be true or false",
     "CAPDESK_ADMIN_BACKEND": "must be one of " + ", ".join(get_args(AdminBackend)),
     "MICROSOFT_APP_TYPE": "must be one of " + ", ".join(get_args(MicrosoftAppType)),
 }
@@ -220,20 +223,22 @@ def _error_lines(exc: ValidationError) -> list[str]:
     return lines
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the process environment and `./.env`, or from `env` alone when given.
+def load_settings(env: Mapping[str, str] | None = None, *, backend: str | None = None) -> Settings:
+    """Settings from the process environment and `./.env`, or from `env` alone when given;
+    `backend` stands for `CAPDESK_ADMIN_BACKEND` (a command-line choice).
 
     Raises SettingsError with one line per bad or missing variable.
     """
     token = _GIVEN_ONLY.set(env is not None)
+    chosen: dict[str, Any] = {} if backend is None else {"CAPDESK_ADMIN_BACKEND": backend}
     try:
         if env is None:
-            return Settings()
+            return Settings(**chosen)
         # Empty means unset, as `env_ignore_empty` makes it for the environment and .env.
         given: dict[str, Any] = {
             key: value for key, value in env.items() if key in _VARIABLES and value != ""
         }
-        return Settings(**given)
+        return Settings(**given, **chosen)
     except ValidationError as exc:
         raise SettingsError(_error_lines(exc)) from None
     finally:

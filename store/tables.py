@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime, enum_column
@@ -15,6 +15,7 @@ from workflows.model import (
     OperationKind,
     OperationPurpose,
     OperationStatus,
+    Period,
     RequestKind,
     RequestStatus,
     Verdict,
@@ -23,6 +24,9 @@ from workflows.model import (
 
 def _utc(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+_MONTHLY = {"server_default": Period.MONTHLY.value}
 
 
 class MemberRow(SQLModel, table=True):
@@ -36,6 +40,8 @@ class MemberRow(SQLModel, table=True):
     active: bool = True
     first_seen: date | None = None
     """The day the alert rules first saw the seat: its idle clock when it was never used."""
+    backend_groups: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The ids and names of the backend's groups (Claude Enterprise groups) they are in."""
 
 
 class SeatRow(SQLModel, table=True):
@@ -147,6 +153,9 @@ class RequestRow(SQLModel, table=True):
     target_tier: str | None = Field(default=None, max_length=32)
     ends_at: datetime | None = _utc(nullable=True)
     source: str = Field(default=CHAT_SOURCE, max_length=200)
+    period: Period = Field(
+        default=Period.MONTHLY, sa_type=enum_column(Period), sa_column_kwargs=_MONTHLY
+    )
     reminded_at: datetime | None = _utc(nullable=True)
     escalated_at: datetime | None = _utc(nullable=True)
     decided_by: str | None = Field(default=None, max_length=320)
@@ -178,6 +187,11 @@ class GrantRow(SQLModel, table=True):
     tier_before: str | None = Field(default=None, max_length=32)
     tier_after: str | None = Field(default=None, max_length=32)
     warned_at: datetime | None = _utc(nullable=True)
+    period: Period = Field(
+        default=Period.MONTHLY, sa_type=enum_column(Period), sa_column_kwargs=_MONTHLY
+    )
+    cap_before_cents: int | None = None
+    inherited_before: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class OperationRow(SQLModel, table=True):
@@ -204,6 +218,11 @@ class OperationRow(SQLModel, table=True):
     grant_id: int | None = Field(default=None, foreign_key="access_grant.id")
     cap_cents: int | None = None
     tier: str | None = Field(default=None, max_length=32)
+    period: Period = Field(
+        default=Period.MONTHLY, sa_type=enum_column(Period), sa_column_kwargs=_MONTHLY
+    )
+    inherit: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    inherited_before: bool | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     done_by: str | None = Field(default=None, max_length=320)
 

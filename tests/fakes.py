@@ -23,6 +23,7 @@ from workflows.admin import (
     Capability,
     DailyUsage,
     HourlyUsage,
+    NativeIncreaseRequest,
     RemoteMember,
     UnsupportedOperation,
 )
@@ -52,6 +53,7 @@ from workflows.model import (
     Operation,
     OperationKind,
     OperationStatus,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -333,6 +335,9 @@ class FakeGrants(_Repo):
         delta_cents: int = 0,
         tier_before: str | None = None,
         tier_after: str | None = None,
+        period: Period = Period.MONTHLY,
+        cap_before_cents: int | None = None,
+        inherited_before: bool = False,
     ) -> Grant:
         state = self._w
         if any(g.request_id == request_id for g in state.grants.values()):
@@ -347,6 +352,9 @@ class FakeGrants(_Repo):
             delta_cents=delta_cents,
             tier_before=tier_before,
             tier_after=tier_after,
+            period=period,
+            cap_before_cents=cap_before_cents,
+            inherited_before=inherited_before,
         )
         state.grants[grant.id] = grant
         return grant
@@ -439,11 +447,22 @@ class FakeOperations(_Repo):
             claimed.append(taken)
         return claimed
 
-    def queued_cap(self, email: str) -> int | None:
+    def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         for _, o in sorted(self._s.operations.items(), reverse=True):
-            if o.email == email and o.kind is OperationKind.SET_CAP and o.status in _UNFINISHED:
+            if (
+                o.email == email
+                and o.kind is OperationKind.SET_CAP
+                and o.period is period
+                and o.status in _UNFINISHED
+            ):
                 return o.cap_cents
         return None
+
+    def note_inherited(self, operation_id: int, inherited: bool) -> None:
+        state = self._w
+        operation = state.operations.get(operation_id)
+        if operation is not None and operation.inherited_before is None:
+            state.operations[operation_id] = replace(operation, inherited_before=inherited)
 
     def transition(
         self,
@@ -831,6 +850,9 @@ class FakeUnitOfWork:
     def all_grants(self) -> list[Grant]:
         return [g for _, g in sorted(self._read().grants.items())]
 
+    def mirrored_group(self, name: str) -> GroupRecord:
+        return self._read().groups[name]
+
     def audit_entries(self, subject: str | None = None) -> list[AuditEntry]:
         return [e for e in self._read().audit if subject is None or e.subject == subject]
 
@@ -1072,6 +1094,55 @@ class MaxRandom(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
+
+
+class LimitsConnector(FakeConnector):
+    """A backend like Anthropic's: caps per period that members inherit unless they have their
+    own, and increase requests of its own (`InheritedCaps`, `NativeRequestSource`)."""
+
+    name = "anthropic"
+
+    def __init__(self, pending: Iterable[NativeIncreaseRequest] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pending = {r.id: r for r in pending}
+        self.own: dict[tuple[str, Period], int] = {}
+        """(email, period) -> the member's own cap; everyone else inherits."""
+        self.looked: list[tuple[str, Period]] = []
+        """Every `cap_inherited` question, in order."""
+        self.native_writes: list[tuple[str, str, int | None, Period]] = []
+        """(action, native id or email, cap, period) of each native or period write."""
+
+    def pending_native_requests(self) -> list[NativeIncreaseRequest]:
+        return list(self.pending.values())
+
+    def approve_native(
+        self, native_id: str, cap_cents: int, *, period: Period, idempotency_key: str
+    ) -> None:
+        native = self.pending.pop(native_id)
+        self.own[native.email, period] = cap_cents
+        self.native_writes.append(("approve", native_id, cap_cents, period))
+
+    def deny_native(self, native_id: str, *, idempotency_key: str) -> None:
+        self.pending.pop(native_id, None)
+        self.native_writes.append(("deny", native_id, None, Period.MONTHLY))
+
+    def cap_inherited(self, email: str, period: Period) -> bool:
+        self.looked.append((email, period))
+        return (email, period) not in self.own
+
+    def set_cap(self, email: str, cap_cents: int, *, idempotency_key: str) -> None:
+        super().set_cap(email, cap_cents, idempotency_key=idempotency_key)
+        self.own[email, Period.MONTHLY] = cap_cents
+
+    def set_period_cap(
+        self, email: str, cap_cents: int, period: Period, *, idempotency_key: str
+    ) -> None:
+        self.own[email, period] = cap_cents
+        self.native_writes.append(("set", email, cap_cents, period))
+
+    def inherit_cap(self, email: str, period: Period, *, idempotency_key: str) -> None:
+        self.own.pop((email, period), None)
+        self.native_writes.append(("inherit", email, None, period))
 
 
 class World:

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from workflows.model import Period
+
 
 class Capability(StrEnum):
     """Something a connector can do through its backend's API."""
@@ -25,6 +27,11 @@ class Capability(StrEnum):
     REMOVE_SEAT = "remove_seat"
     NATIVE_REQUESTS = "native_requests"
     """The backend has increase requests of its own (`NativeRequestSource`)."""
+    INHERITED_CAPS = "inherited_caps"
+    """Caps per day, week or month that members inherit unless they have their own
+    (`InheritedCaps`)."""
+    READ_GROUPS = "read_groups"
+    """The backend has groups of its own, with members (`GroupSource`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +40,22 @@ class RemoteMember:
 
     email: str
     name: str
-    tier: str
+    tier: str | None
+    """None where the backend does not say; the store then keeps the tier it had."""
     monthly_cap_cents: int | None
     active: bool = True
     external_id: str = ""
+    admin: bool = False
+    """An administrator of the backend's organisation, where the backend says so."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteGroup:
+    """A group of the backend's own (a Claude Enterprise group) and its members' emails."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,9 @@ class NativeIncreaseRequest:
     email: str
     created_at: datetime
     limit_cents: int | None
-    """The monthly limit in force when they asked; None for no limit."""
+    """The limit in force at `period` when they asked; None for no limit."""
+    period: Period = Period.MONTHLY
+    """The period of the limit they hit."""
 
 
 class ConnectorError(Exception):
@@ -139,13 +160,61 @@ class NativeRequestSource(Protocol):
         """Every increase request still waiting for a decision in the backend."""
         ...
 
-    def approve_native(self, native_id: str, cap_cents: int, *, idempotency_key: str) -> None:
-        """Approve a native request, setting the member's monthly limit to `cap_cents`."""
+    def approve_native(
+        self, native_id: str, cap_cents: int, *, period: Period, idempotency_key: str
+    ) -> None:
+        """Approve a native request, setting the member's limit at `period` to `cap_cents`."""
         ...
 
     def deny_native(self, native_id: str, *, idempotency_key: str) -> None:
         """Deny a native request."""
         ...
+
+
+@runtime_checkable
+class InheritedCaps(Protocol):
+    """What a connector with `Capability.INHERITED_CAPS` offers besides `AdminConnector`.
+
+    A member's cap at a period is their own limit, or else one they inherit (from their seat
+    tier, a group, the organisation). Writes are safe to repeat, like every other write.
+    """
+
+    def cap_inherited(self, email: str, period: Period) -> bool:
+        """Whether the member's cap at `period` is inherited rather than their own now."""
+        ...
+
+    def set_period_cap(
+        self, email: str, cap_cents: int, period: Period, *, idempotency_key: str
+    ) -> None:
+        """Set the member's own limit at `period`."""
+        ...
+
+    def inherit_cap(self, email: str, period: Period, *, idempotency_key: str) -> None:
+        """Delete the member's own limit at `period`, so they inherit one again."""
+        ...
+
+
+@runtime_checkable
+class GroupSource(Protocol):
+    """What a connector with `Capability.READ_GROUPS` offers besides `AdminConnector`."""
+
+    def list_groups(self) -> Iterable[RemoteGroup]:
+        """Every group of the backend with its members, following pagination to the end."""
+        ...
+
+
+def inherited_caps(connector: AdminConnector) -> InheritedCaps | None:
+    """The connector as a keeper of inherited caps, if it declares the capability."""
+    if Capability.INHERITED_CAPS in connector.capabilities and isinstance(connector, InheritedCaps):
+        return connector
+    return None
+
+
+def backend_groups(connector: AdminConnector) -> GroupSource | None:
+    """The connector as a source of groups, if it declares the capability."""
+    if Capability.READ_GROUPS in connector.capabilities and isinstance(connector, GroupSource):
+        return connector
+    return None
 
 
 def native_requests(connector: AdminConnector) -> NativeRequestSource | None:

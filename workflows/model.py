@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from workflows.money import format_usd
@@ -27,6 +28,35 @@ class Member:
     cap_cents: int
     active: bool = True
     external_id: str = ""
+    backend_groups: tuple[str, ...] = ()
+    """The ids and names of the backend's own groups they are in (Claude Enterprise groups)."""
+
+
+class Period(StrEnum):
+    """The window a spend cap resets over; capdesk's own caps are monthly."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+    @property
+    def per(self) -> str:
+        """`a week`, as in `+$40 a week`."""
+        return {"daily": "a day", "weekly": "a week", "monthly": "a month"}[self.value]
+
+    @property
+    def _per_year(self) -> int:
+        return {"daily": 365, "weekly": 52, "monthly": 12}[self.value]
+
+    def spread(self, monthly_cents: int) -> int:
+        """A monthly amount spread over this period, to the cent (rounded down)."""
+        return monthly_cents * 12 // self._per_year
+
+    def from_monthly(self, cents: int) -> int:
+        """A monthly cap or step spread over this period, in whole dollars (at least $1)."""
+        if self is Period.MONTHLY:
+            return cents
+        return max(100, round(Fraction(cents * 12, self._per_year) / 100) * 100)
 
 
 CHAT_SOURCE = "chat"
@@ -98,6 +128,8 @@ class NewRequest:
     target_tier: str | None = None
     ends_at: datetime | None = None
     source: str = CHAT_SOURCE
+    period: Period = Period.MONTHLY
+    """The cap's window: a native request asks for more on the period the member hit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +152,7 @@ class Request:
     target_tier: str | None = None
     ends_at: datetime | None = None
     source: str = CHAT_SOURCE
+    period: Period = Period.MONTHLY
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
     decided_by: str | None = None
@@ -171,6 +204,12 @@ class Grant:
     tier_before: str | None = None
     tier_after: str | None = None
     warned_at: datetime | None = None
+    period: Period = Period.MONTHLY
+    cap_before_cents: int | None = None
+    """The cap in force just before the grant was applied."""
+    inherited_before: bool = False
+    """That cap came from the seat tier, a group or the organisation, not the member's own
+    limit: the revert lets them inherit again instead of pinning a number."""
 
 
 class OperationKind(StrEnum):
@@ -207,6 +246,10 @@ class NewOperation:
     grant_id: int | None = None
     cap_cents: int | None = None
     tier: str | None = None
+    period: Period = Period.MONTHLY
+    inherit: bool = False
+    """A set-cap that deletes the member's own limit, so the inherited one applies again;
+    `cap_cents` is then the cap they are expected to inherit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,14 +269,21 @@ class Operation:
     grant_id: int | None = None
     cap_cents: int | None = None
     tier: str | None = None
+    period: Period = Period.MONTHLY
+    inherit: bool = False
+    inherited_before: bool | None = None
+    """Seen by the connector just before an apply: whether the cap it replaces was inherited.
+    None until then (and for connectors without inherited caps)."""
     lease_until: datetime | None = None
     last_error: str | None = None
     done_by: str | None = None
 
     def describe(self) -> str:
         """What the operation does, for people."""
+        if self.kind is OperationKind.SET_CAP and self.inherit:
+            return f"delete the own {self.period} cap of {self.email}, so they inherit theirs again"
         if self.kind is OperationKind.SET_CAP and self.cap_cents is not None:
-            return f"set the monthly cap of {self.email} to {format_usd(self.cap_cents)}"
+            return f"set the {self.period} cap of {self.email} to {format_usd(self.cap_cents)}"
         if self.kind is OperationKind.SET_TIER:
             return f"move {self.email} to the {self.tier} seat tier"
         if self.kind is OperationKind.DENY_NATIVE:

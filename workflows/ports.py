@@ -35,6 +35,7 @@ from workflows.model import (
     NewRequest,
     Operation,
     OperationStatus,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -188,6 +189,9 @@ class GrantRepository(Protocol):
         delta_cents: int = 0,
         tier_before: str | None = None,
         tier_after: str | None = None,
+        period: Period = Period.MONTHLY,
+        cap_before_cents: int | None = None,
+        inherited_before: bool = False,
     ) -> Grant:
         """Store an active grant."""
         ...
@@ -238,8 +242,13 @@ class OperationRepository(Protocol):
         """
         ...
 
-    def queued_cap(self, email: str) -> int | None:
-        """The cap the newest unfinished set-cap operation for this person will set, if any."""
+    def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
+        """The cap the newest unfinished set-cap operation for this person and period will
+        set, if any."""
+        ...
+
+    def note_inherited(self, operation_id: int, inherited: bool) -> None:
+        """Record, once, whether the cap an apply replaces was inherited (seen just before)."""
         ...
 
     def transition(

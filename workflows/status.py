@@ -40,7 +40,7 @@ def status_of(
         spent = uow.usage.spend_since(member.email, month_start(now, policy))
         mine = uow.requests.list(requester=member.email) if with_requests else []
         open_requests = [r for r in mine if r.status in _OPEN]
-    group = policy.group_of(member.email)
+    group = policy.group_of_member(member)
     projected = project_month_end(spent, now=now, policy=policy)
     facts = [
         Fact(label="Group", value=group.name if group else "none"),

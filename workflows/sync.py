@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import TypeVar
 
-from workflows.admin import AdminConnector, Capability
+from workflows.admin import AdminConnector, Capability, backend_groups
 from workflows.model import Member
 from workflows.policy import Policy
 from workflows.ports import GroupRecord, UnitOfWork
@@ -44,23 +44,33 @@ def sync(
     hourly_days: int = 14,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Members and seats, then daily and hourly usage for the last `days`; re-running replaces."""
+    """Members and seats, then daily and hourly usage for the last `days`; re-running replaces.
+
+    Members of the backend's own groups (Claude Enterprise groups) are read at every sync, so
+    a member who leaves one leaves the policy group that draws from it.
+    """
     tell = progress or (lambda _stage, _done: None)
     remote = list(connector.list_members())
-    seen = {m.email.lower() for m in remote}
+    in_groups = _backend_memberships(connector)
+    seen = {m.email.lower(): in_groups.get(m.email.lower(), ()) for m in remote}
     with uow_factory() as uow:
         for count, m in enumerate(remote, 1):
-            group = policy.group_of(m.email)
+            email = m.email.lower()
+            group = policy.group_of(email, seen[email])
             default = group.default_cap_cents if group is not None else 0
             cap = m.monthly_cap_cents if m.monthly_cap_cents is not None else default
+            known = uow.members.get(email)
+            # A backend that does not say the tier (an own limit hides it) leaves it as it was.
+            tier = m.tier or (known.tier if known is not None else policy.seat_tiers[0])
             uow.members.upsert(
                 Member(
-                    email=m.email.lower(),
+                    email=email,
                     name=m.name,
-                    tier=m.tier,
+                    tier=tier,
                     cap_cents=cap,
                     active=m.active,
                     external_id=m.external_id,
+                    backend_groups=seen[email],
                 )
             )
             tell("members", count)
@@ -92,10 +102,20 @@ def sync(
     )
 
 
-def _groups(policy: Policy, emails: set[str]) -> list[GroupRecord]:
+def _backend_memberships(connector: AdminConnector) -> dict[str, tuple[str, ...]]:
+    """Email -> the ids and names of the backend groups the person is in."""
+    source = backend_groups(connector)
+    found: dict[str, list[str]] = {}
+    for group in source.list_groups() if source is not None else ():
+        for email in group.members:
+            found.setdefault(email.lower(), []).extend((group.id, group.name))
+    return {email: tuple(dict.fromkeys(refs)) for email, refs in found.items()}
+
+
+def _groups(policy: Policy, emails: Mapping[str, tuple[str, ...]]) -> list[GroupRecord]:
     members: dict[str, list[str]] = {g.name: [] for g in policy.groups}
     for email in sorted(emails):
-        group = policy.group_of(email)
+        group = policy.group_of(email, emails[email])
         if group is not None:
             members[group.name].append(email)
     return [

@@ -8,7 +8,7 @@ from bot.bootstrap import Capdesk, bootstrap, connector_without_store
 from bot.cli.policy import Organisation
 from bot.failures import backend_failure
 from bot.settings import Settings, load_settings
-from workflows.admin import ConnectorError
+from workflows.admin import ConnectorError, backend_groups
 
 
 class CliContext:
@@ -39,7 +39,10 @@ class CliContext:
         """Everyone the configured backend knows, for `policy check`; opens no database."""
         settings = self.settings
         try:
-            members = list(connector_without_store(settings).list_members())
+            connector = connector_without_store(settings)
+            members = list(connector.list_members())
+            source = backend_groups(connector)
+            groups = None if source is None else tuple(source.list_groups())
         except ConnectorError as exc:
             raise click.ClickException(
                 f"{backend_failure(exc, settings)}; `--offline` checks the file alone"
@@ -53,4 +56,6 @@ class CliContext:
             name=name,
             people=frozenset(m.email.lower() for m in members),
             active=frozenset(m.email.lower() for m in members if m.active),
+            backend=connector.name,
+            groups=groups,
         )

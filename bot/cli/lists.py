@@ -107,7 +107,7 @@ def list_members(ctx: CliContext, group_name: str | None, as_json: bool) -> None
         spend = uow.usage.spend_by_member(since)
     rows = []
     for m in people:
-        group = app.policy.group_of(m.email)
+        group = app.policy.group_of_member(m)
         if group_name is not None and (group is None or group.name != group_name):
             continue
         spent = spend.get(m.email, 0)

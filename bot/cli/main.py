@@ -20,6 +20,7 @@ from bot.cli.db import db
 from bot.cli.demo import demo
 from bot.cli.lists import members, requests
 from bot.cli.policy import policy
+from bot.cli.policy_init import init
 from bot.cli.serve import serve
 from bot.cli.sync import sync
 from bot.failures import explain
@@ -65,3 +66,4 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 for command in (alerts, db, demo, digest, members, policy, requests, serve, sync):
     cli.add_command(command)
+policy.add_command(init)

@@ -15,6 +15,7 @@ from typing import NoReturn, Protocol, runtime_checkable
 
 import click
 
+from workflows.admin import RemoteGroup
 from workflows.policy import (
     Policy,
     PolicyError,
@@ -23,6 +24,7 @@ from workflows.policy import (
     open_policy,
     ungrouped_members,
 )
+from workflows.policy.backend_groups import check_backend_groups
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,18 @@ class Organisation:
     """Every email the backend knows, seats removed or not."""
     active: frozenset[str]
     """The emails of those who hold a seat now."""
+    backend: str
+    """The connector's name (`anthropic`), for messages about its groups."""
+    groups: tuple[RemoteGroup, ...] | None = None
+    """The backend's own groups (Claude Enterprise groups); None for a backend without any."""
+
+    def memberships(self) -> dict[str, tuple[str, ...]]:
+        """Email -> the ids and names of the backend groups the person is in."""
+        found: dict[str, list[str]] = {}
+        for group in self.groups or ():
+            for email in group.members:
+                found.setdefault(email.lower(), []).extend((group.id, group.name))
+        return {email: tuple(refs) for email, refs in found.items()}
 
     def described(self) -> str:
         return f"the {len(self.active)} people of {self.name}"
@@ -60,7 +74,11 @@ class Check:
 
 CHECKS: Sequence[Check] = (
     Check(lambda policy, org: check_membership(policy, org.people, organisation=org.name)),
-    Check(lambda policy, org: ungrouped_members(policy, org.active), fatal=False),
+    Check(lambda policy, org: check_backend_groups(policy, org.groups, backend=org.backend)),
+    Check(
+        lambda policy, org: ungrouped_members(policy, org.active, org.memberships()),
+        fatal=False,
+    ),
 )
 """What `policy check` looks at beyond the file itself, in order."""
 

@@ -109,7 +109,8 @@ class JsonApi:
     """A JSON HTTP API on httpx with timeouts, quick retries and admin-facing error sentences.
 
     `service` names the backend in sentences ("the Anthropic Admin API"); `credential` names
-    the setting that holds its key ("ANTHROPIC_ADMIN_KEY").
+    the setting that holds its key ("ANTHROPIC_ADMIN_KEY"); `refusals` tells a refusal with a
+    stable error code (`error.details.error_code`) by its own sentence.
     """
 
     def __init__(
@@ -125,8 +126,10 @@ class JsonApi:
         rng: random.Random | None = None,
         limits: Callable[[str], RateLimiter | None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        refusals: Mapping[str, str] | None = None,
     ) -> None:
         self.service = service
+        self._refusals = dict(refusals or {})
         self._credential = credential
         self._retry = retry or RetryBudget()
         self._sleep = sleep
@@ -176,7 +179,7 @@ class JsonApi:
                 reply = error
                 if reply.status < 300 or reply.status in accept:
                     return reply
-                error = self._error(method, path, reply, scope)
+                error = self.error(method, path, reply, scope)
             if not isinstance(error, TransientConnectorError) or attempt == self._retry.attempts:
                 raise error
             wait = self._retry.wait(attempt, error.retry_after, self._rng)
@@ -254,10 +257,16 @@ class JsonApi:
             )
         return Reply(status, body, retry_after)
 
-    def _error(self, method: str, path: str, reply: Reply, scope: str | None) -> ConnectorError:
+    def error(self, method: str, path: str, reply: Reply, scope: str | None) -> ConnectorError:
+        """The error a refused call raises, as a sentence for the admins."""
         status = reply.status
         detail = error_detail(reply.body)
         said = f": {detail}" if detail else ""
+        code = error_code(reply.body)
+        if code in self._refusals and status < 500:
+            return PermanentConnectorError(
+                f"{self._refusals[code]} ({status} from {self.service}{said})."
+            )
         if status == 401:
             return PermanentConnectorError(
                 f"{self.service} refused the key in {self._credential} (401{said}); "
@@ -296,6 +305,14 @@ def error_detail(body: Any) -> str | None:
         return None
     text = " ".join(str(found).split())
     return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def error_code(body: Any) -> str | None:
+    """The stable code of an Anthropic error (`error.details.error_code`), if it has one."""
+    inner = body.get("error") if isinstance(body, dict) else None
+    details = inner.get("details") if isinstance(inner, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def retry_after_header(value: str | None, *, now: datetime | None = None) -> float | None:

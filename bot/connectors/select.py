@@ -19,7 +19,10 @@ def remote_connector(settings: Settings, **api: Any) -> AdminConnector:
     if backend == "anthropic":
         assert settings.anthropic_admin_key is not None
         return anthropic.build(
-            settings.anthropic_admin_key.get_secret_value(), settings.anthropic_admin_url, **api
+            settings.anthropic_admin_key.get_secret_value(),
+            settings.anthropic_admin_url,
+            email_members=settings.anthropic_email_members,
+            **api,
         )
     if backend == "litellm":
         assert settings.litellm_base_url is not None

@@ -18,7 +18,15 @@ _S = table(SeatRow)
 _D = table(UsageDailyRow)
 _H = table(UsageHourlyRow)
 
-_MEMBER_COLUMNS = (_M.c.email, _M.c.name, _M.c.external_id, _M.c.active, _S.c.tier, _S.c.cap_cents)
+_MEMBER_COLUMNS = (
+    _M.c.email,
+    _M.c.name,
+    _M.c.external_id,
+    _M.c.active,
+    _M.c.backend_groups,
+    _S.c.tier,
+    _S.c.cap_cents,
+)
 
 # Statements run several times per request are built once: building one and computing its cache
 # key cost more Python time than the round trip itself.
@@ -71,7 +79,12 @@ class SqlMembers:
     def upsert(self, member: Member) -> None:
         email = member.email.lower()
         self._seen.pop(email, None)
-        values = {"name": member.name, "external_id": member.external_id, "active": member.active}
+        values = {
+            "name": member.name,
+            "external_id": member.external_id,
+            "active": member.active,
+            "backend_groups": list(member.backend_groups),
+        }
         upsert(self._s, _M, {"email": email, **values}, keys=["email"], update=list(values))
         member_id = self.id_of(email)
         seat = {"tier": member.tier, "cap_cents": member.cap_cents}
@@ -103,6 +116,7 @@ def _member(row: RowMapping) -> Member:
         cap_cents=row["cap_cents"],
         active=row["active"],
         external_id=row["external_id"],
+        backend_groups=tuple(row["backend_groups"] or ()),
     )
 
 

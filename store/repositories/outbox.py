@@ -28,7 +28,14 @@ from store.repositories._rows import to_record
 from store.tables import NotificationRow, OperationAttemptRow, OperationRow, table
 from store.upsert import insert_unless_exists
 from workflows.messages import Message, Outgoing, Recipient
-from workflows.model import Attempt, NewOperation, Operation, OperationKind, OperationStatus
+from workflows.model import (
+    Attempt,
+    NewOperation,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    Period,
+)
 from workflows.ports import PendingDelivery
 
 _O = table(OperationRow)
@@ -104,6 +111,8 @@ class SqlOperations:
             "grant_id": new.grant_id,
             "cap_cents": new.cap_cents,
             "tier": new.tier,
+            "period": new.period,
+            "inherit": new.inherit,
         }
         row = insert_unless_exists(self._s, _O, values, keys=["key"])
         if row is None:
@@ -134,12 +143,13 @@ class SqlOperations:
         )
         return [_operation(row) for row in rows]
 
-    def queued_cap(self, email: str) -> int | None:
+    def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         query = (
             select(_O.c.cap_cents)
             .where(
                 _O.c.email == email,
                 _O.c.kind == OperationKind.SET_CAP,
+                _O.c.period == period,
                 _O.c.status.in_(_UNFINISHED),
             )
             .order_by(_O.c.id.desc())
@@ -147,6 +157,13 @@ class SqlOperations:
         )
         cap: int | None = self._s.execute(query).scalar()
         return cap
+
+    def note_inherited(self, operation_id: int, inherited: bool) -> None:
+        self._s.execute(
+            update(_O)
+            .where(_O.c.id == operation_id, _O.c.inherited_before.is_(None))
+            .values(inherited_before=inherited)
+        )
 
     def transition(
         self,

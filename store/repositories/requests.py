@@ -18,6 +18,7 @@ from workflows.model import (
     Grant,
     GrantStatus,
     NewRequest,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -57,6 +58,7 @@ class SqlRequests:
             "target_tier": new.target_tier,
             "ends_at": new.ends_at,
             "source": new.source,
+            "period": new.period,
         }
         try:
             with self._s.begin_nested():
@@ -177,8 +179,14 @@ class SqlGrants:
         delta_cents: int = 0,
         tier_before: str | None = None,
         tier_after: str | None = None,
+        period: Period = Period.MONTHLY,
+        cap_before_cents: int | None = None,
+        inherited_before: bool = False,
     ) -> Grant:
         values = {
+            "period": period,
+            "cap_before_cents": cap_before_cents,
+            "inherited_before": inherited_before,
             "request_id": request_id,
             "email": email,
             "kind": kind,

@@ -34,6 +34,17 @@ class Call:
         return next((v for k, v in self.query if k == name), None)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One answer the fake gave from its own routes (not an injected fault)."""
+
+    method: str
+    route: str
+    """The route's pattern, such as `/v1/organizations/users/{id}`."""
+    status: int
+    body: Any
+
+
 @dataclass
 class Fault:
     """What the next matching request gets instead of an answer."""
@@ -54,6 +65,7 @@ class FakeBackend:
 
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
@@ -96,7 +108,18 @@ class FakeBackend:
             refused = self.authorised(request)
             if refused is not None:
                 return refused
-            return await handler(request)
+            response = await handler(request)
+            if isinstance(response, web.Response) and response.text is not None:
+                route = request.match_info.route.resource
+                self.answers.append(
+                    Answer(
+                        request.method,
+                        route.canonical if route is not None else request.path,
+                        response.status,
+                        json.loads(response.text),
+                    )
+                )
+            return response
 
         app = web.Application(middlewares=[record])
         app.add_routes(self.routes())

@@ -20,11 +20,14 @@ from workflows.admin import (
     DailyUsage,
     HourlyUsage,
     PermanentConnectorError,
+    RemoteGroup,
     TransientConnectorError,
     UnsupportedOperation,
 )
+from workflows.model import Period
 
 EVE, DANA, OLAF = "eve@example.com", "dana@example.com", "olaf@example.com"
+DANA_M = "m3@example.com"
 
 
 def connect(served: Served[FakeAnthropic], sleeps: Sleeps, **api: Any) -> AnthropicConnector:
@@ -44,7 +47,8 @@ def org(anthropic_fake: Served[FakeAnthropic]) -> FakeAnthropic:
     for n in range(5):
         fake.add_user(f"m{n}@example.com", f"M{n}", tier="premium" if n == 2 else "standard")
     fake.add_user(EVE, "Eve Novak")
-    fake.limits[fake.user(EVE).id] = "15000"
+    fake.set_own(EVE, "15000")
+    fake.tier_limits["premium", "monthly"] = "30000"
     return fake
 
 
@@ -57,11 +61,12 @@ def test_members_follow_the_cursor_over_several_pages(
 
     assert [m.email for m in members] == [*(f"m{n}@example.com" for n in range(5)), EVE]
     eve = members[-1]
-    assert (eve.monthly_cap_cents, eve.tier, eve.external_id) == (15000, "standard", "user_0006")
-    # Without a limit of their own, members inherit their seat tier's, which names the tier.
+    # Her own limit hides her seat tier: the connector does not guess it.
+    assert (eve.monthly_cap_cents, eve.tier, eve.external_id) == (15000, None, "user_0006")
+    # A limit inherited from the seat tier names the tier; one from the organisation does not.
     assert [(m.monthly_cap_cents, m.tier) for m in members[1:3]] == [
-        (8500, "standard"),
-        (8500, "premium"),
+        (8500, None),
+        (30000, "premium"),
     ]
     pages = org.calls_to("GET", "/v1/organizations/users")
     assert [c.param("after_id") for c in pages] == [None, "user_0002", "user_0004"]
@@ -86,7 +91,9 @@ def test_a_cap_is_applied_and_reverted_as_a_user_scoped_monthly_limit(
         "period": "monthly",
         "scope": {"type": "user", "user_id": "user_0006"},
     }
-    assert org.limit_writes == [("user_0006", "23500")] * 2 + [("user_0006", "15000")]
+    assert org.limit_writes == [("user_0006", "23500", "monthly")] * 2 + [
+        ("user_0006", "15000", "monthly")
+    ]
 
 
 def test_a_429_with_retry_after_is_waited_out_then_succeeds(
@@ -239,9 +246,60 @@ def test_daily_usage_sums_the_claude_code_report_in_cents(
     assert days == ["2026-11-18", "2026-11-19", "2026-11-19", "2026-11-19"]
 
 
-def test_hourly_usage_estimates_api_spend_per_member(
+def test_hourly_usage_is_real_cost_per_member_from_the_analytics_report(
     anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
 ) -> None:
+    org.page_size = 1
+    org.add_cost(org.user_actor(EVE), "2026-11-19T22:00:00Z", "450.4")
+    org.add_cost(org.user_actor(EVE), "2026-11-19T23:00:00Z", "0.25")  # under a cent: no row
+    org.add_cost({"type": "api_actor", "api_key_id": "apikey_01"}, "2026-11-19T22:00:00Z", "90")
+    deleted = {"type": "user_actor", "user_id": "user_0404", "deleted": True}
+    org.add_cost(deleted, "2026-11-19T22:00:00Z", "70")
+    # A member whose address the report leaves out is found by their user id.
+    org.add_cost({**org.user_actor(DANA_M), "email_address": None}, "2026-11-19T21:00:00Z", "30")
+    start = datetime(2026, 11, 19, tzinfo=UTC)
+
+    rows = connect(anthropic_fake, sleeps).hourly_usage(start, datetime(2026, 11, 20, tzinfo=UTC))
+
+    assert rows == [
+        HourlyUsage(EVE, datetime(2026, 11, 19, 22, tzinfo=UTC), 450, 0),
+        HourlyUsage(DANA_M, datetime(2026, 11, 19, 21, tzinfo=UTC), 30, 0),
+    ]
+    first, *rest = org.calls_to("GET", "/v1/organizations/analytics/cost")
+    assert first.headers["anthropic-beta"] == "analytics-usage-cost-2026-08-24"
+    assert (first.param("time_bucket_width"), first.param("group_by[]")) == ("1h", "actor")
+    assert (first.param("starting_at"), first.param("ending_at")) == (
+        "2026-11-19T00:00:00Z",
+        "2026-11-20T00:00:00Z",
+    )
+    assert len(rest) == 4  # one row per page, followed by next_page
+    assert org.calls_to("GET", "/v1/organizations/usage_report/messages") == []
+
+
+def test_hourly_cost_is_asked_in_ranges_the_report_allows(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.add_cost(org.user_actor(EVE), "2026-01-01T03:00:00Z", "100")
+
+    rows = connect(anthropic_fake, sleeps).hourly_usage(
+        datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+    )
+
+    assert [r.spend_cents for r in rows] == [100]
+    ranges = [
+        (c.param("starting_at"), c.param("ending_at"))
+        for c in org.calls_to("GET", "/v1/organizations/analytics/cost")
+    ]
+    assert ranges == [
+        ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+        ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+    ]
+
+
+def test_without_the_cost_report_hourly_spend_is_estimated_from_tokens(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.cost_available = False
     eve = org.user(EVE).id
     org.buckets = [
         {
@@ -269,9 +327,10 @@ def test_hourly_usage_estimates_api_spend_per_member(
     assert ("group_by[]", "account_id") in call.query
 
 
-def test_an_org_without_api_usage_has_no_hourly_rows(
+def test_an_org_without_either_report_has_no_hourly_rows(
     anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
 ) -> None:
+    org.cost_available = False
     org.fail_next(Fault(status=404, path="/v1/organizations/usage_report/messages"))
     start = datetime(2026, 11, 19, tzinfo=UTC)
 
@@ -291,16 +350,20 @@ def test_native_requests_are_listed_approved_and_denied(
         ("slir_1", EVE, 15000),
     ]
 
-    connector.approve_native("slir_1", 23500, idempotency_key="request-1-apply")
+    connector.approve_native(
+        "slir_1", 23500, period=Period.MONTHLY, idempotency_key="request-1-apply"
+    )
     connector.deny_native("slir_2", idempotency_key="request-2-deny")
 
-    assert org.approvals == [("slir_1", "23500")]
+    assert org.approvals == [("slir_1", "23500", "monthly")]
     assert org.effective(EVE) == "23500"
     assert connector.pending_native_requests() == []
     (approve,) = org.calls_to(
         "POST", "/v1/organizations/spend_limit_increase_requests/slir_1/approve"
     )
-    assert approve.body == {"amount": "23500", "period": "monthly"}
+    # capdesk tells the member itself, so Anthropic's own e-mail is suppressed.
+    assert approve.body == {"amount": "23500", "period": "monthly", "suppress_notification": True}
+    assert org.emails == []
 
 
 def test_a_repeated_native_decision_is_done_once_and_leaves_the_limit_right(
@@ -309,16 +372,16 @@ def test_a_repeated_native_decision_is_done_once_and_leaves_the_limit_right(
     org.ask_for_more(EVE, "slir_1", "2026-11-20T08:00:00Z")
     org.ask_for_more("m1@example.com", "slir_2", "2026-11-20T09:00:00Z")
     connector = connect(anthropic_fake, sleeps)
-    connector.approve_native("slir_1", 23500, idempotency_key="k1")
+    connector.approve_native("slir_1", 23500, period=Period.MONTHLY, idempotency_key="k1")
     connector.deny_native("slir_2", idempotency_key="k2")
 
-    connector.approve_native("slir_1", 23500, idempotency_key="k1")
+    connector.approve_native("slir_1", 23500, period=Period.MONTHLY, idempotency_key="k1")
     connector.deny_native("slir_2", idempotency_key="k2")
 
-    assert org.approvals == [("slir_1", "23500")]
+    assert org.approvals == [("slir_1", "23500", "monthly")]
     assert org.effective(EVE) == "23500"
     with pytest.raises(PermanentConnectorError, match="already denied"):
-        connector.approve_native("slir_2", 10000, idempotency_key="k3")
+        connector.approve_native("slir_2", 10000, period=Period.MONTHLY, idempotency_key="k3")
     with pytest.raises(PermanentConnectorError, match="already approved"):
         connector.deny_native("slir_1", idempotency_key="k4")
 
@@ -374,3 +437,113 @@ def test_secrets_never_reach_the_log(
     assert KEY not in str(caught.value)
     assert KEY not in repr(connector.__dict__)
     assert "retrying" in caplog.text
+
+
+def test_a_weekly_native_request_is_listed_and_approved_as_weekly(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.set_own(EVE, "4000", "weekly")
+    org.ask_for_more(EVE, "slir_1", "2026-11-20T08:00:00Z", period="weekly")
+    connector = connect(anthropic_fake, sleeps)
+
+    (pending,) = connector.pending_native_requests()
+    connector.approve_native("slir_1", 8000, period=Period.WEEKLY, idempotency_key="k")
+
+    assert (pending.period, pending.limit_cents) == (Period.WEEKLY, 4000)
+    assert org.approvals == [("slir_1", "8000", "weekly")]
+    assert (org.effective(EVE, "weekly"), org.effective(EVE)) == ("8000", "15000")
+
+
+def test_anthropic_emails_the_member_only_when_the_setting_says_so(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.ask_for_more(EVE, "slir_1", "2026-11-20T08:00:00Z")
+    org.ask_for_more("m1@example.com", "slir_2", "2026-11-20T09:00:00Z")
+    connector = anthropic.build(KEY, anthropic_fake.url, email_members=True, sleep=sleeps)
+
+    connector.approve_native("slir_1", 20000, period=Period.MONTHLY, idempotency_key="k1")
+    connector.deny_native("slir_2", idempotency_key="k2")
+
+    assert org.emails == [("slir_1", "approved"), ("slir_2", "denied")]
+    (deny,) = org.calls_to("POST", "/v1/organizations/spend_limit_increase_requests/slir_2/deny")
+    assert deny.body == {"suppress_notification": False}
+
+
+def test_a_limit_is_known_as_own_or_inherited_and_inheriting_deletes_the_own(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    connector = connect(anthropic_fake, sleeps)
+    assert connector.cap_inherited(EVE, Period.MONTHLY) is False
+    assert connector.cap_inherited("m1@example.com", Period.MONTHLY) is True
+    assert connector.cap_inherited("m1@example.com", Period.WEEKLY) is True  # none at all
+
+    connector.inherit_cap(EVE, Period.MONTHLY, idempotency_key="grant-1-revert")
+    connector.inherit_cap(EVE, Period.MONTHLY, idempotency_key="grant-1-revert")  # a retry
+
+    assert org.deletions == [(org.user(EVE).id, "monthly")]
+    assert (org.effective(EVE), org.source(EVE)) == ("8500", "organization")
+    assert connector.cap_inherited(EVE, Period.MONTHLY) is True
+    connector.set_period_cap(EVE, 3000, Period.DAILY, idempotency_key="k")
+    assert org.limit_writes[-1] == (org.user(EVE).id, "3000", "daily")
+
+
+def test_spend_limit_writes_not_enabled_are_told_as_such_not_as_a_missing_scope(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.writes_enabled = False
+
+    with pytest.raises(PermanentConnectorError) as caught:
+        connect(anthropic_fake, sleeps).set_cap(EVE, 20000, idempotency_key="k")
+
+    said = str(caught.value)
+    assert said.startswith("Spend-limit writes are not enabled for this organisation")
+    assert "403 from the Anthropic Admin API" in said
+    assert "lacks" not in said
+    assert len(org.calls_to("POST", "/v1/organizations/spend_limits")) == 1
+
+
+def test_groups_are_listed_with_their_members(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.page_size = 1
+    org.add_group("Embedded", [EVE, "m0@example.com"])
+    org.add_group("Embedded", ["m4@example.com"])  # names are not unique; ids are
+    org.add_group("Empty", [])
+
+    groups = connect(anthropic_fake, sleeps).list_groups()
+
+    assert groups == [
+        RemoteGroup("rbac_group_01", "Embedded", (EVE, "m0@example.com")),
+        RemoteGroup("rbac_group_02", "Embedded", ("m4@example.com",)),
+        RemoteGroup("rbac_group_03", "Empty", ()),
+    ]
+
+
+def test_an_organisation_without_groups_or_effective_limits(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    org.enterprise = False
+    connector = connect(anthropic_fake, sleeps)
+
+    assert connector.list_groups() == []
+    with pytest.raises(PermanentConnectorError, match="does not offer this part"):
+        connector.list_members()
+
+
+def test_limits_in_another_currency_are_refused_in_a_sentence(
+    anthropic_fake: Served[FakeAnthropic], org: FakeAnthropic, sleeps: Sleeps
+) -> None:
+    euro = {
+        "actor": {"type": "user_actor", "user_id": "user_0001", "deleted": False},
+        "amount": "8500",
+        "currency": "EUR",
+        "period": "monthly",
+        "period_to_date_spend": "0",
+        "scope": {"type": "user", "user_id": "user_0001"},
+        "source": {"type": "organization"},
+        "spend_limit_id": "spl_1",
+    }
+    org.fail_next(Fault(status=200, body={"data": [euro]}, path="/v1/organizations/spend_limits"))
+
+    with pytest.raises(PermanentConnectorError, match="billed in EUR; capdesk reads"):
+        connect(anthropic_fake, sleeps).list_members()

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ from tests.connectors.fake_anthropic import KEY, FakeAnthropic
 from tests.connectors.fake_contract import TOKEN, FakeContract
 from tests.connectors.fake_litellm import MASTER_KEY, FakeLiteLLM
 from tests.connectors.server import FakeBackend, Served
+from workflows.alerts.running import run_alerts
 from workflows.applying.admin_actions import confirm_manual
+from workflows.applying.grants import expire_grants
 from workflows.clock import ManualClock
-from workflows.model import OperationStatus, RequestStatus, Verdict
+from workflows.model import OperationStatus, Request, RequestStatus, Verdict
 from workflows.requests import texts
 from workflows.requests.asking import submit_request
 from workflows.requests.deciding import decide
@@ -132,6 +134,25 @@ def draft(capdesk: Capdesk, text: str) -> RequestDraft:
     return command
 
 
+def ask(capdesk: Capdesk, text: str) -> Request:
+    """Eve asks, in chat."""
+    return submit_request(
+        capdesk.uow(), capdesk.policy, requester=EVE, draft=draft(capdesk, text), now=T0
+    )
+
+
+def approve(capdesk: Capdesk, request_id: int) -> None:
+    """Dana, Eve's owner, approves."""
+    decide(
+        capdesk.uow(),
+        capdesk.policy,
+        request_id=request_id,
+        actor=DANA,
+        verdict=Verdict.APPROVE,
+        now=T0,
+    )
+
+
 @pytest.mark.parametrize(
     ("backend", "make"),
     [("anthropic", anthropic_org), ("litellm", litellm_org), ("http", contract_org)],
@@ -151,21 +172,8 @@ def test_sync_fills_the_store_and_an_approved_raise_changes_the_backend(
             assert eve is not None
             assert eve.cap_cents == 8500
             assert uow.usage.spend_since(EVE, T0.date().replace(day=1)) == 612
-        asked = submit_request(
-            capdesk.uow(),
-            capdesk.policy,
-            requester=EVE,
-            draft=draft(capdesk, "raise 100 release prep"),
-            now=T0,
-        )
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=asked.id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        asked = ask(capdesk, "raise 100 release prep")
+        approve(capdesk, asked.id)
         report = capdesk.worker().drain()
 
         assert len(report.applied) == 1
@@ -193,17 +201,10 @@ def test_a_native_request_is_routed_approved_and_written_back(
         with capdesk.uow() as uow:
             routed = uow.notifications.recipients_of(texts.approval_thread(request_id))
         assert [r.address for r in routed] == [DANA]
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=request_id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        approve(capdesk, request_id)
         capdesk.worker().drain()
 
-        assert fake.approvals == [("slir_01", "17000")]
+        assert fake.approvals == [("slir_01", "17000", "monthly")]
         assert fake.effective(EVE) == "17000"
         assert fake.limit_writes == []  # the approve itself set the limit
         assert (
@@ -218,21 +219,8 @@ def test_a_seat_upgrade_ends_as_a_manual_task_an_admin_confirms(
     for _ in served(fake, "anthropic", monkeypatch):
         capdesk = app()
         capdesk.sync()
-        asked = submit_request(
-            capdesk.uow(),
-            capdesk.policy,
-            requester=EVE,
-            draft=draft(capdesk, "upgrade premium for 14d long context for the HIL logs"),
-            now=T0,
-        )
-        decide(
-            capdesk.uow(),
-            capdesk.policy,
-            request_id=asked.id,
-            actor=DANA,
-            verdict=Verdict.APPROVE,
-            now=T0,
-        )
+        asked = ask(capdesk, "upgrade premium for 14d long context for the HIL logs")
+        approve(capdesk, asked.id)
 
         report = capdesk.worker().drain()
 
@@ -279,7 +267,7 @@ def test_killed_between_approval_and_apply_the_backend_is_written_once(
         second = capdesk.worker().drain()
 
         assert (len(first.applied), second.handled) == (1, 0)
-        assert fake.approvals == [("slir_01", "17000")]
+        assert fake.approvals == [("slir_01", "17000", "monthly")]
         with capdesk.uow() as uow:
             request = uow.requests.get(said["request_id"])
             actions = [e.action for e in uow.audit.of(f"request:{said['request_id']}")]
@@ -291,3 +279,130 @@ def test_killed_between_approval_and_apply_the_backend_is_written_once(
             "request.applying",
             "request.applied",
         ]
+
+
+def test_policy_init_edit_check_sync_on_an_enterprise_org(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's way to connect a real organisation, against the Anthropic fake."""
+    fake = anthropic_org()
+    fake.user(ANA).role = "primary_owner"
+    fake.add_group("Embedded", [EVE, DANA])
+    (workdir / "capdesk.yaml").unlink()
+    monkeypatch.delenv("CAPDESK_POLICY_FILE")
+    runner = CliRunner()
+    for _ in served(fake, "anthropic", monkeypatch):
+        monkeypatch.setenv("CAPDESK_ADMIN_BACKEND", "sandbox")  # --backend overrides it
+        init = runner.invoke(
+            cli, ["policy", "init", "--backend", "anthropic", "--at", "2026-11-20"]
+        )
+        assert init.exit_code == 0, init.output
+        monkeypatch.setenv("CAPDESK_ADMIN_BACKEND", "anthropic")
+        (workdir / "capdesk.yaml").write_text(init.output.replace("UTC", "Europe/Berlin"))
+
+        check = runner.invoke(cli, ["policy", "check", "capdesk.yaml"])
+        assert check.exit_code == 0, check.output
+        assert "OK (2 groups" in check.output
+        synced = runner.invoke(cli, ["sync"])
+        assert synced.exit_code == 0, synced.output
+
+        capdesk = app()
+        assert capdesk.policy.admins == [ANA]
+        with capdesk.uow() as uow:
+            eve = uow.members.get(EVE)
+            firmware = uow.members.get("m0@firmware.example.com")
+        assert eve is not None
+        assert firmware is not None
+        assert capdesk.policy.group_of_member(eve).name == "embedded"  # type: ignore[union-attr]
+        assert capdesk.policy.group_of_member(firmware).name == "others"  # type: ignore[union-attr]
+
+
+def test_policy_init_without_a_key_says_which_setting_is_missing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = CliRunner().invoke(cli, ["policy", "init", "--backend", "anthropic"])
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: ANTHROPIC_ADMIN_KEY: must be set when CAPDESK_ADMIN_BACKEND=anthropic\n"
+    )
+
+
+def test_a_weekly_native_request_is_approved_as_weekly(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = anthropic_org()
+    fake.set_own(EVE, "2000", "weekly")
+    fake.ask_for_more(EVE, "slir_01", "2026-11-20T11:00:00Z", period="weekly")
+    for _ in served(fake, "anthropic", monkeypatch):
+        capdesk = app()
+        capdesk.sync()
+        (request_id,) = poll_native_requests(
+            capdesk.uow, capdesk.connector, capdesk.policy, T0
+        ).created
+        approve(capdesk, request_id)
+        capdesk.worker().drain()
+
+        # $85 a month is $20 a week more: the member is unblocked on the limit they hit.
+        assert fake.approvals == [("slir_01", "4000", "weekly")]
+        assert (fake.effective(EVE, "weekly"), fake.effective(EVE)) == ("4000", "8500")
+        with capdesk.uow() as uow:
+            request = uow.requests.get(request_id)
+            eve = uow.members.get(EVE)
+        assert request is not None
+        assert request.status is RequestStatus.APPLIED
+        assert texts.what(request) == "+$20 a week ($20 → $40)"
+        assert eve is not None
+        assert eve.cap_cents == 8500
+
+
+def test_a_grant_on_an_inherited_cap_reverts_to_inheriting(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = anthropic_org()
+    for _ in served(fake, "anthropic", monkeypatch):
+        capdesk = app()
+        capdesk.sync()
+        asked = ask(capdesk, "raise 100 for 14d release prep")
+        approve(capdesk, asked.id)
+        capdesk.worker().drain()
+        assert (fake.effective(EVE), fake.source(EVE)) == ("18500", "user")
+
+        later = T0 + timedelta(days=15)
+        capdesk.clock = ManualClock(later)
+        assert expire_grants(capdesk.uow(), now=later)
+        capdesk.worker().drain()
+
+        assert (fake.effective(EVE), fake.source(EVE)) == ("8500", "organization")
+        assert fake.deletions == [(fake.user(EVE).id, "monthly")]
+        with capdesk.uow() as uow:
+            grant = uow.grants.of_request(asked.id)
+            assert grant is not None
+            ended = uow.audit.of(f"grant:{grant.id}")[-1]
+            eve = uow.members.get(EVE)
+        assert (ended.after["revert"], ended.after["cap_cents"]) == ("inherit", 8500)
+        assert eve is not None
+        assert eve.cap_cents == 8500
+
+
+def test_hourly_cost_reaches_the_after_hours_rule_for_an_enterprise_org(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = anthropic_org()
+    # Midnight in Berlin: $31.50 in one hour, real cost from the analytics report.
+    fake.add_cost(fake.user_actor(EVE), "2026-11-19T23:00:00Z", "3150.4")
+    (workdir / "capdesk.yaml").write_text(
+        POLICY
+        + "rules:\n"
+        + "  - {id: night, kind: after_hours_spike, min_spend_usd_per_hour: 20,"
+        + " notify: [admins]}\n"
+    )
+    for _ in served(fake, "anthropic", monkeypatch):
+        capdesk = app()
+        report = capdesk.sync()
+
+        run = run_alerts(capdesk.uow, capdesk.policy, now=T0)
+
+        assert report.hourly_rows == 1
+        assert [(f.rule.id, f.subject) for f in run.fired] == [("night", EVE)]
+        assert fake.calls_to("GET", "/v1/organizations/usage_report/messages") == []

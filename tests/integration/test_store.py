@@ -36,6 +36,7 @@ from workflows.model import (
     NewRequest,
     OperationKind,
     OperationPurpose,
+    Period,
     RequestKind,
     RequestStatus,
     Verdict,
@@ -114,6 +115,65 @@ def test_the_audit_log_refuses_update_and_delete(org: Org) -> None:
 
     with uows(org.engine)() as uow:
         assert list(uow.audit.of("request:1")) == [entry]
+
+
+def test_periods_inheritance_and_backend_groups_are_kept(org: Org) -> None:
+    weekly = NewOperation(
+        key="weekly",
+        kind=OperationKind.SET_CAP,
+        purpose=OperationPurpose.APPLY,
+        email=EVE,
+        created_at=T0,
+        cap_cents=4000,
+        period=Period.WEEKLY,
+    )
+    with uows(org.engine)() as uow:
+        added = uow.operations.add(weekly)
+        request = uow.requests.add(replace(_new_request(), period=Period.WEEKLY))
+        uow.grants.add(
+            request_id=request.id,
+            email=EVE,
+            kind=RequestKind.CAP_INCREASE,
+            ends_at=T0,
+            delta_cents=2000,
+            period=Period.WEEKLY,
+            cap_before_cents=2000,
+            inherited_before=True,
+        )
+        member = uow.members.get(EVE)
+        assert member is not None
+        uow.members.upsert(replace(member, backend_groups=("rbac_group_01", "Embedded")))
+        uow.commit()
+    with uows(org.engine)() as uow:
+        uow.operations.note_inherited(added.id, True)
+        uow.operations.note_inherited(added.id, False)  # seen once: the first answer stays
+        uow.commit()
+
+    with uows(org.engine)() as uow:
+        operation = uow.operations.get(added.id)
+        grant = uow.grants.of_request(request.id)
+        stored = uow.requests.get(request.id)
+        member = uow.members.get(EVE)
+        assert (uow.operations.queued_cap(EVE), uow.operations.queued_cap(EVE, Period.WEEKLY)) == (
+            None,
+            4000,
+        )
+    assert operation is not None
+    assert (operation.period, operation.inherit, operation.inherited_before) == (
+        Period.WEEKLY,
+        False,
+        True,
+    )
+    assert grant is not None
+    assert (grant.period, grant.cap_before_cents, grant.inherited_before) == (
+        Period.WEEKLY,
+        2000,
+        True,
+    )
+    assert stored is not None
+    assert stored.period is Period.WEEKLY
+    assert member is not None
+    assert member.backend_groups == ("rbac_group_01", "Embedded")
 
 
 # -- time ------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Org:
             name="the test org",
             people=frozenset(self.emails),
             active=frozenset(self.emails - self.inactive),
+            backend="sandbox",
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import ALICE, ANA, BOB, DANA, NINA, OMAR, SUE, FakeConnector, World, org_policy
 from workflows.admin import Capability, NativeIncreaseRequest, TransientConnectorError
-from workflows.model import OperationKind, OperationStatus, RequestStatus
+from workflows.model import OperationKind, OperationStatus, Period, RequestStatus
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sources import is_native, native_id_of, native_source
 
@@ -23,16 +23,20 @@ class NativeConnector(FakeConnector):
         super().__init__()
         self.pending = {r.id: r for r in pending}
         self.approved: list[tuple[str, int, str]] = []
+        self.periods: list[Period] = []
         self.denied: list[tuple[str, str]] = []
 
     def pending_native_requests(self) -> list[NativeIncreaseRequest]:
         return list(self.pending.values())
 
-    def approve_native(self, native_id: str, cap_cents: int, *, idempotency_key: str) -> None:
+    def approve_native(
+        self, native_id: str, cap_cents: int, *, period: Period, idempotency_key: str
+    ) -> None:
         if self.errors:
             raise self.errors.pop(0)
         self.pending.pop(native_id, None)
         self.approved.append((native_id, cap_cents, idempotency_key))
+        self.periods.append(period)
 
     def deny_native(self, native_id: str, *, idempotency_key: str) -> None:
         self.pending.pop(native_id, None)

@@ -16,7 +16,13 @@ from bot.connectors.sandbox import (
     SeatOverride,
     generate_org,
 )
-from workflows.admin import AdminConnector, Capability, PermanentConnectorError, RemoteMember
+from workflows.admin import (
+    AdminConnector,
+    Capability,
+    PermanentConnectorError,
+    RemoteMember,
+    backend_groups,
+)
 
 TODAY = date(2026, 11, 20)
 EVE = "eve.novak@example.com"
@@ -45,8 +51,30 @@ def member(connector: AdminConnector, email: str) -> RemoteMember:
 
 def test_declares_everything_it_can_do(connector: AdminConnector) -> None:
     assert connector.name == "sandbox"
-    # Everything but native increase requests: the sandbox has no product to ask in.
-    assert connector.capabilities == frozenset(Capability) - {Capability.NATIVE_REQUESTS}
+    # Everything but native increase requests (the sandbox has no product to ask in) and caps
+    # per period that members inherit (its caps are monthly and its own).
+    assert connector.capabilities == frozenset(Capability) - {
+        Capability.NATIVE_REQUESTS,
+        Capability.INHERITED_CAPS,
+    }
+
+
+def test_offers_its_five_groups_as_an_enterprise_org_does(connector: AdminConnector) -> None:
+    source = backend_groups(connector)
+    assert source is not None
+
+    groups = list(source.list_groups())
+
+    assert [(g.id, g.name) for g in groups] == [
+        ("rbac_group_electronics", "Electronics"),
+        ("rbac_group_embedded", "Embedded"),
+        ("rbac_group_software", "Software"),
+        ("rbac_group_systems", "Systems"),
+        ("rbac_group_project_management", "Project management"),
+    ]
+    embedded = {p.email for p in sandbox_org().members_of("embedded")}
+    assert set(groups[1].members) == embedded
+    assert sum(len(g.members) for g in groups) == len(sandbox_org().people)
     assert SANDBOX_TIERS == ("standard", "premium")
 
 

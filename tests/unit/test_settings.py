@@ -43,6 +43,7 @@ def test_defaults_follow_the_spec() -> None:
     assert settings.teams_dev_no_auth is False
     assert settings.anthropic_admin_key is None
     assert settings.anthropic_admin_url == "https://api.anthropic.com"
+    assert settings.anthropic_email_members is False
     assert settings.litellm_base_url is None
     assert settings.admin_url is None
 
@@ -53,6 +54,7 @@ def test_values_are_read_by_their_variable_names() -> None:
             "CAPDESK_HTTP_PORT": "8080",
             "CAPDESK_SANDBOX_SEED": "11",
             "CAPDESK_TEAMS_DEV_NO_AUTH": "true",
+            "ANTHROPIC_EMAIL_MEMBERS": "true",
             "CAPDESK_ADMIN_BACKEND": "litellm",
             "LITELLM_BASE_URL": "http://127.0.0.1:4000",
             "LITELLM_MASTER_KEY": "sk-master",
@@ -65,6 +67,7 @@ def test_values_are_read_by_their_variable_names() -> None:
     assert settings.http_port == 8080
     assert settings.sandbox_seed == 11
     assert settings.teams_dev_no_auth is True
+    assert settings.anthropic_email_members is True
     assert settings.admin_backend == "litellm"
     assert settings.litellm_master_key is not None
     assert settings.litellm_master_key.get_secret_value() == "sk-master"
@@ -108,6 +111,10 @@ def test_given_values_replace_the_process_environment(monkeypatch: pytest.Monkey
         (
             {"CAPDESK_TEAMS_DEV_NO_AUTH": "maybe"},
             "CAPDESK_TEAMS_DEV_NO_AUTH: must be true or false, got 'maybe'",
+        ),
+        (
+            {"ANTHROPIC_EMAIL_MEMBERS": "sometimes"},
+            "ANTHROPIC_EMAIL_MEMBERS: must be true or false, got 'sometimes'",
         ),
         (
             {"CAPDESK_DATABASE_URL": "mysql://capdesk@db/capdesk"},

@@ -39,11 +39,11 @@ def _may_watch(policy: Policy, actor: str, group_name: str | None) -> None:
 def nudge(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
     """Send the member a note on their usage this month, with a Request more button."""
     email = click.value.lower()
-    group = policy.group_of(email)
-    _may_watch(policy, click.actor, group.name if group else None)
     today = local_today(click.now, policy.org)
     with uow_factory() as uow:
         member = uow.members.get(email)
+        group = policy.group_of(email, member.backend_groups if member else ())
+        _may_watch(policy, click.actor, group.name if group else None)
         if member is None or not member.active:
             raise Refusal(f"{email} has no seat that capdesk knows of.")
         first = uow.alerts.claim(

@@ -66,8 +66,9 @@ class CapForm:
     max_cap_cents: int | None
 
 
-def _may_raise(policy: Policy, actor: str, email: str) -> None:
-    group = policy.group_of(email)
+def _may_raise(uow: UnitOfWork, policy: Policy, actor: str, email: str) -> None:
+    member = uow.members.get(email)
+    group = policy.group_of(email, member.backend_groups if member else ())
     owner = group is not None and actor.lower() in group.owners
     if actor.lower() == email.lower() and not policy.is_admin(actor):
         raise Refusal("You can't raise your own cap; use Request more instead.")
@@ -79,11 +80,11 @@ def raise_cap_form(
     uow: UnitOfWork, policy: Policy, *, actor: str, email: str, now: datetime
 ) -> CapForm:
     """The prefilled `Raise cap` form; Refusal if `actor` may not raise this member's cap."""
-    _may_raise(policy, actor, email)
     with uow:
+        _may_raise(uow, policy, actor, email)
         member, spent = _standing(uow, policy, email, now)
     projected = month_projection(now, policy.org).project(spent)
-    group = policy.group_of(member.email)
+    group = policy.group_of_member(member)
     ceiling = group.max_cap_cents if group is not None else None
     suggested = max(_round_up(projected), member.cap_cents + _STEP)
     if ceiling is not None:
@@ -112,15 +113,15 @@ def raise_cap(
 
     Raises Refusal (with `field="amount"` for a bad amount) and changes nothing when it fails.
     """
-    _may_raise(policy, actor, email)
-    try:
-        cap = parse_usd(new_cap)
-    except ValueError as exc:
-        raise Refusal(str(exc), field="amount") from exc
     with uow:
+        _may_raise(uow, policy, actor, email)
+        try:
+            cap = parse_usd(new_cap)
+        except ValueError as exc:
+            raise Refusal(str(exc), field="amount") from exc
         member, _spent = _standing(uow, policy, email, now)
         current = seat_cap(uow, member.email, fallback=member.cap_cents)
-        group = policy.group_of(member.email)
+        group = policy.group_of_member(member)
         if cap <= current:
             raise Refusal(
                 f"{member.name}'s cap is {format_usd(current)} already; give a higher one.",

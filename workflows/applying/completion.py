@@ -10,6 +10,7 @@ from workflows.model import (
     Operation,
     OperationKind,
     OperationPurpose,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -23,7 +24,7 @@ from workflows.requests.moves import move
 
 def mirror(uow: UnitOfWork, operation: Operation) -> None:
     """Keep the store's copy of the seat in step with the backend."""
-    if operation.kind is OperationKind.SET_CAP:
+    if operation.kind is OperationKind.SET_CAP and operation.period is Period.MONTHLY:
         uow.members.set_seat(operation.email, cap_cents=operation.cap_cents)
     elif operation.kind is OperationKind.SET_TIER:
         uow.members.set_seat(operation.email, tier=operation.tier)
@@ -76,20 +77,30 @@ def _applied(
         new=RequestStatus.APPLIED,
         actor=actor,
         at=now,
-        was={"cap_cents": request.cap_before_cents, "tier": request.tier_before},
+        was={
+            "cap_cents": request.cap_before_cents,
+            "tier": request.tier_before,
+            "inherited": operation.inherited_before,
+        },
         cap_cents=operation.cap_cents,
         tier=operation.tier,
+        period=operation.period,
     )
     if done is None:
         return
     if done.ends_at is not None and uow.grants.of_request(done.id) is None:
         if done.kind is RequestKind.CAP_INCREASE:
+            delta = done.amount_cents or 0
+            before = None if operation.cap_cents is None else operation.cap_cents - delta
             uow.grants.add(
                 request_id=done.id,
                 email=done.requester,
                 kind=done.kind,
                 ends_at=done.ends_at,
-                delta_cents=done.amount_cents or 0,
+                delta_cents=delta,
+                period=operation.period,
+                cap_before_cents=before,
+                inherited_before=bool(operation.inherited_before),
             )
         else:
             uow.grants.add(
@@ -102,7 +113,7 @@ def _applied(
             )
     member = uow.members.get(done.requester)
     if member is not None:
-        tell(uow, done.requester, texts.applied(done, member, policy.org.zone), now)
+        tell(uow, done.requester, texts.applied(done, member, operation, policy.org.zone), now)
 
 
 def _reverted(
@@ -121,9 +132,11 @@ def _reverted(
         at=now,
         cap_cents=operation.cap_cents,
         tier=operation.tier,
+        period=operation.period,
+        inherits=operation.inherit,
     )
     if done is None:
         return
     member = uow.members.get(done.requester)
     if member is not None:
-        tell(uow, done.requester, texts.reverted(done, member), now)
+        tell(uow, done.requester, texts.reverted(done, member, operation), now)

@@ -54,6 +54,12 @@ def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
             ):
                 continue
             operation = uow.operations.add(_revert(uow, grant, now))
+            after: dict[str, object] = {"status": GrantStatus.REVERTING, "operation": operation.key}
+            if grant.kind is RequestKind.CAP_INCREASE:
+                # Whether the member inherits their cap again or has a number set back.
+                after["revert"] = "inherit" if operation.inherit else "set"
+                after["cap_cents"] = operation.cap_cents
+                after["period"] = operation.period
             record(
                 uow,
                 at=now,
@@ -61,7 +67,7 @@ def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
                 action="grant.ended",
                 subject=f"grant:{grant.id}",
                 before={"status": grant.status},
-                after={"status": GrantStatus.REVERTING, "operation": operation.key},
+                after=after,
             )
             reverted.append(grant.id)
         uow.commit()
@@ -70,10 +76,15 @@ def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
 
 def _revert(uow: UnitOfWork, grant: Grant, now: datetime) -> NewOperation:
     cap = tier = None
+    inherit = False
     if grant.kind is RequestKind.CAP_INCREASE:
         # Subtract the grant rather than restore the old cap: changes made since then stay.
-        current = seat_cap(uow, grant.email, fallback=grant.delta_cents)
+        granted = (grant.cap_before_cents or 0) + grant.delta_cents
+        current = seat_cap(uow, grant.email, fallback=granted, period=grant.period)
         cap = max(0, current - grant.delta_cents)
+        # The cap before was inherited and nothing else changed it since: inherit again, so
+        # the member follows their seat tier, group or organisation from now on.
+        inherit = grant.inherited_before and cap == grant.cap_before_cents
     else:
         tier = grant.tier_before
     return NewOperation(
@@ -86,4 +97,6 @@ def _revert(uow: UnitOfWork, grant: Grant, now: datetime) -> NewOperation:
         grant_id=grant.id,
         cap_cents=cap,
         tier=tier,
+        period=grant.period,
+        inherit=inherit,
     )

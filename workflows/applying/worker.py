@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workflows.admin import (
     AdminConnector,
@@ -19,6 +19,7 @@ from workflows.admin import (
     ConnectorError,
     TransientConnectorError,
     UnsupportedOperation,
+    inherited_caps,
     native_requests,
 )
 from workflows.applying.backoff import RetryPolicy
@@ -32,6 +33,7 @@ from workflows.model import (
     OperationKind,
     OperationPurpose,
     OperationStatus,
+    Period,
     RequestStatus,
 )
 from workflows.policy import Policy
@@ -54,6 +56,15 @@ NEEDS = {
 def manual_thread(operation_id: int) -> str:
     """The thread key of an operation's messages to the admins."""
     return f"operation:{operation_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    operation: Operation
+    native_id: str | None
+    """The backend's id of the native request behind the operation, if any."""
+    temporary: bool
+    """The operation applies a temporary grant, which will be reverted."""
 
 
 @dataclass
@@ -90,12 +101,13 @@ class OperationWorker:
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
         self._native = native_requests(connector)
+        self._inherited = inherited_caps(connector)
 
     def run_once(self, *, limit: int = 20) -> WorkerReport:
         """Claim up to `limit` due operations and apply them."""
         report = WorkerReport()
-        for operation, native_id in self._claim(limit):
-            self._process(operation, native_id, report)
+        for claimed in self._claim(limit):
+            self._process(claimed, report)
         return report
 
     def drain(self, *, limit: int = 20, rounds: int = 1000) -> WorkerReport:
@@ -109,10 +121,10 @@ class OperationWorker:
                 getattr(total, name).extend(getattr(report, name))
         return total
 
-    def _claim(self, limit: int) -> list[tuple[Operation, str | None]]:
-        """Due operations, each with the backend's id of the native request behind it, if any."""
+    def _claim(self, limit: int) -> list[_Claimed]:
+        """Due operations, each with what the connector needs to know of its request."""
         now = self._clock.now()
-        claimed: list[tuple[Operation, str | None]] = []
+        claimed: list[_Claimed] = []
         with self._uow() as uow:
             for operation in uow.operations.claim_due(
                 now, lease_until=now + self._retry.lease, limit=limit
@@ -134,24 +146,39 @@ class OperationWorker:
                         operation=operation.key,
                     )
                 native_id = None
-                if self._native is not None and applies and operation.request_id is not None:
-                    # Only connectors with native requests need the source: no extra read else.
+                temporary = False
+                needs_request = self._native is not None or self._inherited is not None
+                if needs_request and applies and operation.request_id is not None:
+                    # Only these connectors need the request: no extra read for the others.
                     request = request or uow.requests.get(operation.request_id)
                     if request is not None:
                         native_id = native_id_of(request.source, self._connector.name)
-                claimed.append((operation, native_id))
+                        temporary = request.temporary
+                claimed.append(_Claimed(operation, native_id, temporary))
             uow.commit()
         return claimed
 
-    def _process(self, operation: Operation, native_id: str | None, report: WorkerReport) -> None:
-        native_write_missing = operation.kind is OperationKind.DENY_NATIVE and (
-            self._native is None or native_id is None
-        )
-        if NEEDS[operation.kind] not in self._connector.capabilities or native_write_missing:
+    def _possible(self, operation: Operation, native_id: str | None) -> bool:
+        """Whether the connector can make this change through its API."""
+        if NEEDS[operation.kind] not in self._connector.capabilities:
+            return False
+        if operation.kind is OperationKind.DENY_NATIVE:
+            return self._native is not None and native_id is not None
+        if operation.kind is OperationKind.SET_CAP and native_id is None:
+            # Only connectors with inherited caps know other periods, and letting one inherit.
+            special = operation.inherit or operation.period is not Period.MONTHLY
+            return not special or self._inherited is not None
+        return True
+
+    def _process(self, claimed: _Claimed, report: WorkerReport) -> None:
+        operation, native_id = claimed.operation, claimed.native_id
+        if not self._possible(operation, native_id):
             self._to_manual(operation)
             report.manual.append(operation.id)
             return
         try:
+            if claimed.temporary:
+                operation = self._observe(operation)
             self._call(operation, native_id)
         except UnsupportedOperation:
             self._to_manual(operation)
@@ -179,15 +206,27 @@ class OperationWorker:
             self._succeeded(operation)
             report.applied.append(operation.id)
 
+    def _observe(self, operation: Operation) -> Operation:
+        """Before a temporary cap is applied, note whether the cap it replaces is inherited, so
+        its revert can let the member inherit again. Noted before the write, once: a retry
+        after a crash must not take the cap capdesk set for the member's own."""
+        if (
+            self._inherited is None
+            or operation.kind is not OperationKind.SET_CAP
+            or operation.purpose is not OperationPurpose.APPLY
+            or operation.inherited_before is not None
+        ):
+            return operation
+        inherited = self._inherited.cap_inherited(operation.email, operation.period)
+        with self._uow() as uow:
+            uow.operations.note_inherited(operation.id, inherited)
+            uow.commit()
+        return replace(operation, inherited_before=inherited)
+
     def _call(self, operation: Operation, native_id: str | None) -> None:
         key = operation.key
         if operation.kind is OperationKind.SET_CAP:
-            assert operation.cap_cents is not None
-            if self._native is not None and native_id is not None:
-                # Approving the native request sets the limit and closes it in the backend.
-                self._native.approve_native(native_id, operation.cap_cents, idempotency_key=key)
-            else:
-                self._connector.set_cap(operation.email, operation.cap_cents, idempotency_key=key)
+            self._set_cap(operation, native_id)
         elif operation.kind is OperationKind.DENY_NATIVE:
             assert self._native is not None
             assert native_id is not None
@@ -197,6 +236,23 @@ class OperationWorker:
             self._connector.set_tier(operation.email, operation.tier, idempotency_key=key)
         else:
             self._connector.remove_seat(operation.email, idempotency_key=key)
+
+    def _set_cap(self, operation: Operation, native_id: str | None) -> None:
+        key, email, period = operation.key, operation.email, operation.period
+        assert operation.cap_cents is not None
+        if self._native is not None and native_id is not None:
+            # Approving the native request sets the limit and closes it in the backend.
+            self._native.approve_native(
+                native_id, operation.cap_cents, period=period, idempotency_key=key
+            )
+        elif operation.inherit:
+            assert self._inherited is not None
+            self._inherited.inherit_cap(email, period, idempotency_key=key)
+        elif period is not Period.MONTHLY:
+            assert self._inherited is not None
+            self._inherited.set_period_cap(email, operation.cap_cents, period, idempotency_key=key)
+        else:
+            self._connector.set_cap(email, operation.cap_cents, idempotency_key=key)
 
     def _succeeded(self, operation: Operation) -> None:
         now = self._clock.now()

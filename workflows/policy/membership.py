@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from workflows.policy.loading import Problem
 from workflows.policy.model import Policy
@@ -33,10 +33,16 @@ def check_membership(
     ]
 
 
-def ungrouped_members(policy: Policy, members: Collection[str]) -> list[Problem]:
-    """Each member whom no group lists or matches: capdesk refuses their requests."""
+def ungrouped_members(
+    policy: Policy,
+    members: Collection[str],
+    backend_groups: Mapping[str, Collection[str]] | None = None,
+) -> list[Problem]:
+    """Each member whom no group lists, draws from a backend group or matches: capdesk refuses
+    their requests. `backend_groups` maps an email to the backend groups the person is in."""
+    within = backend_groups or {}
     return [
         Problem("", f"{email} belongs to no group, so their requests would be refused")
         for email in sorted({m.lower() for m in members})
-        if policy.group_of(email) is None
+        if policy.group_of(email, within.get(email, ())) is None
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Collection
 from datetime import date, time, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.model import Member
 from workflows.money import cents_from_usd
 from workflows.policy.durations import Duration
 from workflows.policy.spelling import did_you_mean
@@ -112,6 +114,9 @@ class GroupPolicy(_Strict):
     auto_approve_under_usd: Usd = Decimal(0)
     approvals_required: Annotated[int, Field(ge=1, le=5)] = 1
     channel: ChannelRef | None = None
+    anthropic_group: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """A group of the backend's own (a Claude Enterprise group), by name or id: its members
+    are in this group too, as of the last sync."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GroupPolicy:
@@ -138,6 +143,13 @@ class GroupPolicy(_Strict):
     def lists(self, email: str) -> bool:
         """Whether this group names `email` explicitly."""
         return email.lower() in self.members
+
+    def draws_from(self, backend_groups: Collection[str]) -> bool:
+        """Whether this group takes in members of one of these backend groups (ids or names)."""
+        if self.anthropic_group is None:
+            return False
+        wanted = self.anthropic_group.casefold()
+        return any(ref.casefold() == wanted for ref in backend_groups)
 
     def matches(self, email: str) -> bool:
         """Whether `email` matches one of this group's `*@domain` patterns."""
@@ -266,11 +278,19 @@ class Policy(_Strict):
     def group(self, name: str) -> GroupPolicy | None:
         return next((g for g in self.groups if g.name == name), None)
 
-    def group_of(self, email: str) -> GroupPolicy | None:
-        """The member's group: an explicit listing wins over a pattern; the first group wins."""
-        return next((g for g in self.groups if g.lists(email)), None) or next(
-            (g for g in self.groups if g.matches(email)), None
+    def group_of(self, email: str, backend_groups: Collection[str] = ()) -> GroupPolicy | None:
+        """The member's group: an explicit listing wins over a backend group (`backend_groups`:
+        the ids and names of those they are in), which wins over a pattern; the first group
+        wins."""
+        return (
+            next((g for g in self.groups if g.lists(email)), None)
+            or next((g for g in self.groups if g.draws_from(backend_groups)), None)
+            or next((g for g in self.groups if g.matches(email)), None)
         )
+
+    def group_of_member(self, member: Member) -> GroupPolicy | None:
+        """`group_of` for a member as last synced, with the backend groups they were in."""
+        return self.group_of(member.email, member.backend_groups)
 
     def owns(self, email: str) -> list[GroupPolicy]:
         """The groups `email` owns."""

@@ -24,7 +24,7 @@ def auto_approvable(request: Request, policy: Policy) -> bool:
         group is not None
         and request.kind is RequestKind.CAP_INCREASE
         and request.amount_cents is not None
-        and 0 < request.amount_cents <= group.auto_approve_cents
+        and 0 < request.amount_cents <= request.period.spread(group.auto_approve_cents)
     )
 
 

@@ -12,6 +12,7 @@ from workflows.model import (
     NewOperation,
     OperationKind,
     OperationPurpose,
+    Period,
     Request,
     RequestKind,
     RequestStatus,
@@ -177,12 +178,16 @@ def approve_in(
     return approved
 
 
-def seat_cap(uow: UnitOfWork, email: str, *, fallback: int) -> int:
-    """The person's cap once the changes already queued for them are applied."""
-    queued = uow.operations.queued_cap(email)
+def seat_cap(uow: UnitOfWork, email: str, *, fallback: int, period: Period = Period.MONTHLY) -> int:
+    """The person's cap at `period` once the changes already queued for them are applied.
+
+    The store keeps monthly caps only: at another period, without a queued change, the cap is
+    `fallback`.
+    """
+    queued = uow.operations.queued_cap(email, period)
     if queued is not None:
         return queued
-    member = uow.members.get(email)
+    member = uow.members.get(email) if period is Period.MONTHLY else None
     return member.cap_cents if member is not None else fallback
 
 
@@ -195,7 +200,9 @@ def operation_for(uow: UnitOfWork, request: Request, now: datetime) -> NewOperat
     """The change an approved request makes, computed on the seat as it is now."""
     key = apply_key(request.id)
     if request.kind is RequestKind.CAP_INCREASE:
-        current = seat_cap(uow, request.requester, fallback=request.cap_before_cents)
+        current = seat_cap(
+            uow, request.requester, fallback=request.cap_before_cents, period=request.period
+        )
         return NewOperation(
             key=key,
             kind=OperationKind.SET_CAP,
@@ -204,6 +211,7 @@ def operation_for(uow: UnitOfWork, request: Request, now: datetime) -> NewOperat
             created_at=now,
             request_id=request.id,
             cap_cents=current + (request.amount_cents or 0),
+            period=request.period,
         )
     return NewOperation(
         key=key,

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.errors import Refusal
-from workflows.model import RequestKind
+from workflows.model import Period, RequestKind
 from workflows.money import parse_usd
 
 HELP = (
@@ -71,6 +71,10 @@ class RequestDraft:
     new_cap_cents: int | None = None
     tier: str | None = None
     ends_at: datetime | None = None
+    period: Period = Period.MONTHLY
+    current_cents: int | None = None
+    """The cap in force at `period` where that is not the member's monthly cap (a native
+    request on a weekly limit); None: their monthly cap."""
 
 
 Command = Status | Help | ListRequests | Cancel | RequestDraft

@@ -20,7 +20,7 @@ from workflows.admin import AdminConnector, NativeIncreaseRequest, native_reques
 from workflows.audit import record
 from workflows.errors import Refusal
 from workflows.messages import Fact, Message
-from workflows.model import Request, RequestKind
+from workflows.model import Period, Request, RequestKind
 from workflows.money import format_usd
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
@@ -85,19 +85,27 @@ def poll_native_requests(
 
 def _proposal(uow: UnitOfWork, policy: Policy, native: NativeIncreaseRequest) -> RequestDraft:
     # The backend says only that they hit their limit, not how much more they want: propose one
-    # more default allowance of their group, within its maximum. The owners may deny and let
-    # the member ask for a precise amount in chat.
+    # more default allowance of their group for that period, within its maximum. The owners may
+    # deny and let the member ask for a precise amount in chat.
     member = uow.members.get(native.email)
-    group = policy.group_of(native.email)
-    if member is None or group is None:
-        new_cap = None
-    else:
-        new_cap = min(group.max_cap_cents, member.cap_cents + group.default_cap_cents)
+    group = None if member is None else policy.group_of_member(member)
+    period = native.period
+    current = new_cap = None
+    if member is not None and group is not None:
+        if period is Period.MONTHLY:
+            current = member.cap_cents
+        else:
+            default = period.from_monthly(group.default_cap_cents)
+            current = default if native.limit_cents is None else native.limit_cents
+        step = period.from_monthly(group.default_cap_cents)
+        new_cap = min(period.from_monthly(group.max_cap_cents), current + step)
     limit = "no limit" if native.limit_cents is None else format_usd(native.limit_cents)
     return RequestDraft(
         kind=RequestKind.CAP_INCREASE,
-        reason=f"Asked for more in the admin console after reaching the monthly limit ({limit})",
+        reason=f"Asked for more in the admin console after reaching the {period} limit ({limit})",
         new_cap_cents=new_cap,
+        period=period,
+        current_cents=None if period is Period.MONTHLY else current,
     )
 
 

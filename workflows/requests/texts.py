@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.messages import Action, Fact, Message, Progress, Verb
-from workflows.model import Member, Operation, Request, RequestKind
+from workflows.model import Member, Operation, Period, Request, RequestKind
 from workflows.money import format_usd
 from workflows.timefmt import last_day, local_stamp, local_time
 
@@ -17,11 +17,13 @@ def approval_thread(request_id: int) -> str:
 
 
 def what(request: Request) -> str:
-    """`+$150 a month ($85 → $235)` or `premium seat (now standard)`."""
+    """`+$150 a month ($85 → $235)`, `+$40 a week ($80 → $120)` or `premium seat (now
+    standard)`."""
     if request.kind is RequestKind.CAP_INCREASE:
         before = request.cap_before_cents
         after = request.new_cap_cents or before + (request.amount_cents or 0)
-        return f"+{format_usd(after - before)} a month ({format_usd(before)} → {format_usd(after)})"
+        change = f"{format_usd(before)} → {format_usd(after)}"
+        return f"+{format_usd(after - before)} {request.period.per} ({change})"
     return f"{request.target_tier} seat (now {request.tier_before})"
 
 
@@ -132,10 +134,10 @@ def escalation_status(waited: timedelta) -> str:
     return f"Escalated to the admins: no decision for {int(waited.total_seconds() // 3600)}h"
 
 
-def applied(request: Request, member: Member, zone: ZoneInfo) -> Message:
+def applied(request: Request, member: Member, operation: Operation, zone: ZoneInfo) -> Message:
     """To the requester: the change is in force."""
     now_is = (
-        f"Your monthly cap is now {format_usd(member.cap_cents)}"
+        f"Your {request.period} cap is now {format_usd(_cap_of(member, operation))}"
         if request.kind is RequestKind.CAP_INCREASE
         else f"You now have a {member.tier} seat"
     )
@@ -146,13 +148,22 @@ def applied(request: Request, member: Member, zone: ZoneInfo) -> Message:
     )
 
 
-def reverted(request: Request, member: Member) -> Message:
+def _cap_of(member: Member, operation: Operation) -> int:
+    # The store keeps a monthly cap; a weekly or daily one is the one the operation set.
+    if operation.period is Period.MONTHLY or operation.cap_cents is None:
+        return member.cap_cents
+    return operation.cap_cents
+
+
+def reverted(request: Request, member: Member, operation: Operation) -> Message:
     """To the member: a temporary grant has ended."""
-    now_is = (
-        f"your monthly cap is back to {format_usd(member.cap_cents)}"
-        if request.kind is RequestKind.CAP_INCREASE
-        else f"your seat is back to {member.tier}"
-    )
+    cap = format_usd(_cap_of(member, operation))
+    if request.kind is not RequestKind.CAP_INCREASE:
+        now_is = f"your seat is back to {member.tier}"
+    elif operation.inherit:
+        now_is = f"your {request.period} cap is the one your seat and groups give you again ({cap})"
+    else:
+        now_is = f"your {request.period} cap is back to {cap}"
     return Message(
         kind="grant_reverted",
         title=f"Your temporary grant from request {request.ref} has ended",

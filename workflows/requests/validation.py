@@ -58,7 +58,7 @@ def validate(
         raise Refusal("You don't have a seat that capdesk knows of; ask an admin to add you.")
     if not member.active:
         raise Refusal("Your seat has been removed, so you can't make requests; ask an admin.")
-    group = policy.group_of(member.email)
+    group = policy.group_of_member(member)
     if group is None:
         raise Refusal("You're not in any group of the policy yet; ask an admin to add you.")
     if not eligible_deciders(policy, member.email, group):
@@ -72,8 +72,10 @@ def validate(
             f"(`/capdesk cancel {pending.id}`) or wait for the decision."
         )
     add = new_cap = tier = None
+    current = member.cap_cents if draft.current_cents is None else draft.current_cents
     if draft.kind is RequestKind.CAP_INCREASE:
-        add, new_cap = _cap_change(member, draft, max_cents=group.max_cap_cents)
+        ceiling = draft.period.from_monthly(group.max_cap_cents)
+        add, new_cap = _cap_change(current, draft, max_cents=ceiling)
     else:
         tier = _target_tier(member, draft.tier, policy)
     return NewRequest(
@@ -83,31 +85,32 @@ def validate(
         reason=reason,
         created_at=now,
         approvals_required=required_approvals(policy, member.email, group),
-        cap_before_cents=member.cap_cents,
+        cap_before_cents=current,
         tier_before=member.tier,
         amount_cents=add,
         new_cap_cents=new_cap,
         target_tier=tier,
         ends_at=draft.ends_at,
+        period=draft.period,
     )
 
 
-def _cap_change(member: Member, draft: RequestDraft, *, max_cents: int) -> tuple[int, int]:
+def _cap_change(current: int, draft: RequestDraft, *, max_cents: int) -> tuple[int, int]:
     if draft.new_cap_cents is not None:
         new_cap = draft.new_cap_cents
-        if new_cap <= member.cap_cents:
+        if new_cap <= current:
             raise Refusal(
-                f"Your cap is already {format_usd(member.cap_cents)}; ask for more than that.",
+                f"Your cap is already {format_usd(current)}; ask for more than that.",
                 field="amount",
             )
-        add = new_cap - member.cap_cents
+        add = new_cap - current
     else:
         add = draft.add_cents or 0
         if add <= 0:
             raise Refusal("The amount must be more than $0.", field="amount")
-        new_cap = member.cap_cents + add
+        new_cap = current + add
     if new_cap > max_cents:
-        room = max(0, max_cents - member.cap_cents)
+        room = max(0, max_cents - current)
         raise Refusal(
             f"That would make your cap {format_usd(new_cap)}, above your group's maximum of "
             f"{format_usd(max_cents)}; you can ask for up to {format_usd(room)} more.",

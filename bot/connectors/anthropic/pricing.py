@@ -1,8 +1,8 @@
-"""An estimate of what API tokens cost, for the hourly figures the messages report gives.
+"""An estimate of what API tokens cost, for the hourly figures of the messages report.
 
-The messages usage report counts tokens, not money, and its cost report has no hourly
-buckets. The after-hours rule only needs the order of magnitude, so list prices per model
-family are enough; daily spend comes from the Claude Code report's own cost estimates.
+Only where the analytics cost report (real cost per hour) is not available to the key: the
+messages usage report counts tokens, not money. The after-hours rule only needs the order of
+magnitude, so list prices per model family are enough.
 Source: https://platform.claude.com/docs/en/about-claude/pricing (list prices per million
 tokens; a cache write costs 1.25x input for 5 minutes and 2x for an hour, a cache read 0.1x).
 """

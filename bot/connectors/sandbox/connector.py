@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.connectors.sandbox.org import SandboxOrg, SandboxPerson
+from bot.connectors.sandbox.org import GROUPS, SandboxOrg, SandboxPerson
 from bot.connectors.sandbox.state import SandboxState, SeatOverride
 from workflows.admin import (
     Capability,
     DailyUsage,
     HourlyUsage,
     PermanentConnectorError,
+    RemoteGroup,
     RemoteMember,
 )
 
@@ -27,7 +28,10 @@ class SandboxConnector:
     """
 
     name = "sandbox"
-    capabilities: frozenset[Capability] = frozenset(Capability) - {Capability.NATIVE_REQUESTS}
+    capabilities: frozenset[Capability] = frozenset(Capability) - {
+        Capability.NATIVE_REQUESTS,
+        Capability.INHERITED_CAPS,
+    }
 
     def __init__(self, org: SandboxOrg, state: SandboxState) -> None:
         self._org = org
@@ -49,9 +53,21 @@ class SandboxConnector:
                     ),
                     active=not override.removed,
                     external_id=f"sandbox-{index:03d}",
+                    admin=person.role == "admin",
                 )
             )
         return members
+
+    def list_groups(self) -> list[RemoteGroup]:
+        """Its five groups, as a Claude Enterprise organisation has them: an id and a name."""
+        return [
+            RemoteGroup(
+                id=sandbox_group_id(group),
+                name=sandbox_group_name(group),
+                members=tuple(p.email for p in self._org.members_of(group)),
+            )
+            for group in GROUPS
+        ]
 
     def daily_usage(self, since: date, until: date) -> list[DailyUsage]:
         """Usage per person per day for days in [since, until]; idle days have no row."""
@@ -89,3 +105,13 @@ class SandboxConnector:
         if person is None:
             raise PermanentConnectorError(f"The sandbox organisation has no member {email}.")
         return person
+
+
+def sandbox_group_id(group: str) -> str:
+    """The id the sandbox gives one of its groups, like Anthropic's `rbac_group_...`."""
+    return f"rbac_group_{group.replace('-', '_')}"
+
+
+def sandbox_group_name(group: str) -> str:
+    """The name people see for one of the sandbox's groups (`Project management`)."""
+    return group.replace("-", " ").capitalize()
