@@ -14,6 +14,7 @@ from bot.cli.lists import members, requests
 from bot.cli.policy import policy
 from bot.cli.serve import serve
 from bot.cli.sync import sync
+from bot.cli.teams import teams
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,5 +26,5 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = CliContext()
 
 
-for command in (alerts, db, demo, digest, members, policy, requests, serve, sync):
+for command in (alerts, db, demo, digest, members, policy, requests, serve, sync, teams):
     cli.add_command(command)

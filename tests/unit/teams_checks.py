@@ -1,7 +1,9 @@
-"""Checks that a card is what Teams accepts, shared by the Teams rendering tests.
+"""Checks that what capdesk gives Teams is what Teams accepts, shared by the Teams tests.
 
 Every card is validated against the official Adaptive Cards 1.5 JSON schema (vendored in
-tests/schemas, see its README), and checked for what the schema leaves open.
+tests/schemas), and checked for what the schema leaves open; every app manifest against the
+official Teams manifest schema (vendored in manifests/teams/schema). Their READMEs name the
+sources.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft6Validator
+from jsonschema import Draft4Validator, Draft6Validator
 
+from bot.cli.teams import MANIFESTS
 from bot.teams.cards import CARD_BYTES, card_bytes
 
 SCHEMA = Path(__file__).parents[1] / "schemas" / "adaptive-card-1.5.json"
+MANIFEST_SCHEMA = MANIFESTS / "schema" / "MicrosoftTeams.schema.json"
 
 
 @cache
@@ -70,3 +74,17 @@ def texts_of(card: dict[str, Any]) -> list[str]:
 def executes(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every `Action.Execute` on the card, inside show cards and sections too."""
     return [e for e in walk(card) if e.get("type") == "Action.Execute"]
+
+
+@cache
+def manifest_validator() -> Draft4Validator:
+    schema = json.loads(MANIFEST_SCHEMA.read_text())
+    Draft4Validator.check_schema(schema)
+    return Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+def manifest_errors(manifest: dict[str, Any]) -> list[str]:
+    """Each way the manifest breaks the Teams schema, as `[path]: message`."""
+    return [
+        f"{list(e.absolute_path)}: {e.message}" for e in manifest_validator().iter_errors(manifest)
+    ]
