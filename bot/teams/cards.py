@@ -21,11 +21,12 @@ into a reason (`[text](url)`) is broken with a zero-width space, so a card can n
 disguised link; a bare URL stays visible as it is.
 
 The chart: Teams documents card images as an HTTPS URL (at most 1024 x 1024 px, PNG, JPEG or
-GIF), and the reports of `data:` URIs in card images are that they do not show in the desktop
-and web clients while the mobile clients show them (MicrosoftDocs/msteams-docs#5355, #9161,
-microsoft/AdaptiveCards#4487, #6076); a chart's base64 would also take the whole size budget.
-So the chart is an `Image` whose URL the caller gives (`bot.teams.images` serves the PNG under
-an unguessable token on capdesk's host), or, without a URL, the same bars as text.
+GIF), and the reports of `data:` URIs in card images, in personal and group chats, are that
+the desktop and web clients do not show them while the mobile clients do
+(MicrosoftDocs/msteams-docs #5355 and #9161, microsoft/AdaptiveCards #4487 and #6076; more in
+docs/teams-cards.md). A chart's base64 would also take the whole size budget. So the chart is
+an `Image` whose URL the caller gives (`bot.teams.images` serves the PNG under an unguessable
+token on capdesk's host), or, without a URL, the same bars as text.
 
 Teams refuses a message over its size limit (413 `MessageSizeTooBig`; the limit counts the
 payload as UTF-16). It documents 100 KB for bot messages now, 40 KB before, and 28 KB for
