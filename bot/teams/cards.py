@@ -149,8 +149,7 @@ def progress_line(progress: Progress) -> str:
     """`▓▓▓▓▓▓▓░░░ 74% of $85`; the bar stops at full, the percentage does not."""
     if progress.limit_cents <= 0:
         return f"{format_usd(progress.used_cents)}, no limit"
-    percent = progress.used_cents * 100 // progress.limit_cents
-    filled = max(0, min(BAR_WIDTH, progress.used_cents * BAR_WIDTH // progress.limit_cents))
+    percent, filled = progress.percent(), progress.cells(BAR_WIDTH)
     bar = "▓" * filled + "░" * (BAR_WIDTH - filled)
     return f"{bar} {percent}% of {format_usd(progress.limit_cents)}"
 
@@ -394,7 +393,7 @@ def _progress(progress: Progress | None) -> list[dict[str, Any]]:
         return []
     colour = "default"
     if progress.limit_cents > 0:
-        percent = progress.used_cents * 100 // progress.limit_cents
+        percent = progress.percent()
         colour = "attention" if percent >= 100 else "warning" if percent >= 85 else "good"
     bar = _block(progress_line(progress), fontType="monospace", color=colour, spacing="small")
     label = _cut(teams_markdown(_one_line(progress.label)), FACT_LABEL_CHARS)
@@ -413,6 +412,8 @@ def _chart(chart: Chart | None, url: str | None) -> list[dict[str, Any]]:
     blocks = [_block(_cut(teams_markdown(title), TITLE_CHARS), weight="bolder", spacing="medium")]
     for panel in chart.panels:
         lines = [f"_{_one_line(panel.title)}_"] if panel.title.strip() else []
+        if not panel.bars:
+            lines.append("no spend yet")
         scale = max([max(b.value_cents, b.limit_cents or 0) for b in panel.bars] or [1]) or 1
         for bar in panel.bars:
             filled = max(0, min(BAR_WIDTH, bar.value_cents * BAR_WIDTH // scale))
