@@ -23,29 +23,9 @@ from bot.teams.cards import (
     settled_card,
     teams_markdown,
 )
+from tests.unit.sample_messages import APPROVAL, BUTTON_TOO_LONG, DIGEST, messages, texts
 from tests.unit.teams_checks import check_card, executes, texts_of, walk
-from workflows.messages import Action, Bar, BarPanel, Chart, Fact, Message, Progress, Section, Verb
-
-APPROVAL = Message(
-    kind="approval",
-    title="Eve Adams asks for +$150 a month",
-    text="Request #7 · embedded · standard seat",
-    facts=(
-        Fact(label="What", value="+$150 a month ($85 → $235)"),
-        Fact(label="For", value="until Sat 12 Dec"),
-        Fact(
-            label="Reason",
-            value="Release crunch: the *firmware* build [here](https://evil.example)",
-        ),
-        Fact(label="Asked before", value="first request"),
-    ),
-    progress=Progress(label="Spent this month", used_cents=6290, limit_cents=8500),
-    actions=(
-        Action(verb=Verb.APPROVE, label="Approve", value="7", style="primary"),
-        Action(verb=Verb.DENY, label="Deny", value="7", style="danger"),
-    ),
-    footer="Escalated to the admins: no decision for 48h",
-)
+from workflows.messages import Action, Fact, Message, Progress, Section, Verb
 
 
 def test_an_approval_card_reads_top_to_bottom() -> None:
@@ -60,7 +40,7 @@ def test_an_approval_card_reads_top_to_bottom() -> None:
     assert body[2]["facts"][0] == {"title": "What", "value": "+$150 a month ($85 → $235)"}
     assert [b["text"] for b in body[3:5]] == ["Spent this month", "▓▓▓▓▓▓▓░░░ 74% of $85"]
     assert body[4]["fontType"] == "monospace"
-    assert body[5]["text"] == "Escalated to the admins: no decision for 48h"
+    assert body[5]["text"] == "Approved by Dana Okafor at 14:02"
     assert body[5]["isSubtle"] is True
     approve, deny = card["actions"]
     assert approve == {
@@ -135,7 +115,8 @@ def test_markdown_becomes_what_teams_renders_and_links_cannot_hide() -> None:
     reason = next(t for t in texts_of(message_card(APPROVAL)) if t.startswith("Reason:"))
 
     assert reason == (
-        "Reason: Release crunch: the **firmware** build [here]\u200b(https://evil.example)"
+        "Reason: Release crunch <!channel> & the **firmware** build"
+        " [here]\u200b(https://evil.example)"
     )
 
 
@@ -194,7 +175,7 @@ def test_two_hundred_long_facts_stay_within_the_budget_and_say_how_many_were_lef
     assert texts_of(card)[-3:] == [
         "Spent this month",
         "▓▓▓▓▓▓▓░░░ 74% of $85",
-        "Escalated to the admins: no decision for 48h",
+        "Approved by Dana Okafor at 14:02",
     ]
     assert [a["title"] for a in card["actions"]] == ["Approve", "Deny"]
     # Nothing more would have fitted.
@@ -216,16 +197,8 @@ def test_a_smaller_budget_is_kept_too() -> None:
 def test_a_value_too_long_for_a_button_leaves_the_button_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    message = Message(
-        kind="x",
-        title="Buttons",
-        actions=(
-            Action(verb=Verb.CONFIRM_MANUAL, label="Done", value="x" * 3000),
-            Action(verb=Verb.RETRY_OPERATION, label="Retry", value="12"),
-        ),
-    )
     with caplog.at_level(logging.WARNING):
-        card = message_card(message)
+        card = message_card(BUTTON_TOO_LONG)
 
     check_card(card)
     assert [a["verb"] for a in card["actions"]] == ["retry_operation"]
@@ -302,38 +275,6 @@ def test_card_bytes_counts_utf16_as_teams_does() -> None:
     assert card_bytes(astral_card) - card_bytes(ascii_card) == 2 * 100 * (4 - 2)
 
 
-DIGEST = Message(
-    kind="digest",
-    title="Morning digest",
-    text="3 alerts since yesterday",
-    sections=(
-        Section(text="Near their cap", heading=True),
-        Section(
-            text="*Alice Wong* is at 92% of $85",
-            action=Action(verb=Verb.RAISE_CAP, label="Raise cap", value="alice@example.com"),
-        ),
-        Section(
-            text="*Bob Stone* is at 97% of $85",
-            action=Action(verb=Verb.NUDGE, label="Nudge", value="bob@example.com"),
-        ),
-        Section(text="Idle seats", heading=True),
-        Section(text="*Rita Lenz*: no activity for 30 days"),
-    ),
-    chart=Chart(
-        title="Spend this month",
-        panels=(
-            BarPanel(
-                title="By group",
-                bars=(
-                    Bar(label="embedded", value_cents=123_000, limit_cents=200_000),
-                    Bar(label="software", value_cents=250_000, limit_cents=200_000),
-                ),
-            ),
-        ),
-    ),
-)
-
-
 def test_digest_items_have_their_button_beside_them() -> None:
     card = message_card(DIGEST, chart_url="https://capdesk.example.com/teams/images/t.png")
 
@@ -343,7 +284,8 @@ def test_digest_items_have_their_button_beside_them() -> None:
     heading, alice = card["body"][2], card["body"][3]
     assert (heading["text"], heading["weight"]) == ("Near their cap", "bolder")
     text_column, button_column = alice["columns"]
-    assert text_column["items"][0]["text"] == "**Alice Wong** is at 92% of $85"
+    # Teams shows HTML as typed: nothing to escape.
+    assert text_column["items"][0]["text"] == "**Alice Wong** is at 92% of $85 <script>"
     [button] = button_column["items"][0]["actions"]
     assert (button["verb"], button["data"]) == ("raise_cap", {"value": "alice@example.com"})
     assert card["body"][6]["text"] == "**Rita Lenz**: no activity for 30 days"
@@ -360,11 +302,12 @@ def test_without_a_url_the_chart_is_drawn_as_text() -> None:
 
     check_card(card)
     assert not [e for e in walk(card) if e.get("type") == "Image"]
-    assert texts_of(card)[-2:] == [
+    assert texts_of(card)[-3:] == [
         "Spend this month",
-        "_By group_\n\n"
-        "▓▓▓▓░░░░░░ $1,230 of $2,000 embedded\n\n"
-        "▓▓▓▓▓▓▓▓▓▓ $2,500 of $2,000 software",
+        "_Spend by group against budget_\n\n"
+        "▓▓▓▓▓▓▓▓▓▓ $4,500 of $4,250 software\n\n"
+        "▓▓░░░░░░░░ $1,000 of $1,600 embedded",
+        "_Top spenders against their cap_\n\nno spend yet",
     ]
 
 
@@ -397,7 +340,7 @@ def test_a_settled_card_has_no_buttons_and_says_what_happened() -> None:
     assert "actions" not in card
     assert not [e for e in walk(card) if e.get("type") in {"ActionSet", "Action.ShowCard"}]
     assert texts_of(card)[-1] == "Done"
-    assert texts_of(card)[3] == "**Alice Wong** is at 92% of $85"
+    assert texts_of(card)[3] == "**Alice Wong** is at 92% of $85 <script>"
 
 
 @pytest.mark.parametrize(
@@ -431,57 +374,6 @@ def test_clicks_are_read_back_and_anything_else_is_refused(
 
 # --------------------------------------------------------------------------- any content
 
-_text = st.text(
-    alphabet=st.one_of(
-        st.sampled_from('*_`[]()!\\"<>&\n\r\t ~#-'),
-        st.characters(codec="utf-8", exclude_categories=["Cs"]),
-    ),
-    max_size=4000,
-)
-_short = st.text(max_size=300)
-_actions = st.builds(
-    Action,
-    verb=st.sampled_from(Verb),
-    label=_short,
-    value=st.text(max_size=2500),
-    style=st.sampled_from(["primary", "danger", None]),
-)
-_bars = st.builds(
-    Bar,
-    label=_short,
-    value_cents=st.integers(-(10**9), 10**12),
-    limit_cents=st.none() | st.integers(0, 10**12),
-)
-_messages = st.builds(
-    Message,
-    kind=st.just("any"),
-    title=_text,
-    text=_text,
-    facts=st.lists(st.builds(Fact, label=_short, value=_text), max_size=80).map(tuple),
-    progress=st.none()
-    | st.builds(
-        Progress,
-        label=_short,
-        used_cents=st.integers(-(10**12), 10**12),
-        limit_cents=st.integers(-(10**6), 10**12),
-    ),
-    actions=st.lists(_actions, max_size=60).map(tuple),
-    footer=_text,
-    sections=st.lists(
-        st.builds(Section, text=_text, action=st.none() | _actions, heading=st.booleans()),
-        max_size=60,
-    ).map(tuple),
-    chart=st.none()
-    | st.builds(
-        Chart,
-        title=_short,
-        panels=st.lists(
-            st.builds(BarPanel, title=_short, bars=st.lists(_bars, max_size=30).map(tuple)),
-            max_size=3,
-        ).map(tuple),
-    ),
-)
-
 
 def _check_clicks(message: Message, card: dict[str, Any]) -> None:
     """Every button names a verb and value the message had, and reads back as that click."""
@@ -495,7 +387,7 @@ def _check_clicks(message: Message, card: dict[str, Any]) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    message=_messages,
+    message=messages,
     max_bytes=st.integers(MIN_CARD_BYTES, CARD_BYTES),
     chart_url=st.none() | st.just("https://capdesk.example.com/teams/images/abc.png"),
 )
@@ -509,7 +401,7 @@ def test_no_card_exceeds_any_limit(message: Message, max_bytes: int, chart_url: 
 
 
 @settings(max_examples=40, deadline=None)
-@given(message=_messages, status=_text)
+@given(message=messages, status=texts)
 def test_no_settled_card_exceeds_any_limit_or_keeps_a_button(message: Message, status: str) -> None:
     card = settled_card(message, status=status)
 

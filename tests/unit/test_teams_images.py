@@ -14,22 +14,11 @@ from aiohttp import web
 from PIL import Image
 
 from bot.teams.images import MAX_PIXELS, ChartImages, png_size, teams_png
+from tests.unit.sample_messages import CHART
 from workflows.clock import ManualClock
 from workflows.messages import Bar, BarPanel, Chart
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-CHART = Chart(
-    title="Spend this month",
-    panels=(
-        BarPanel(
-            title="By group",
-            bars=(
-                Bar(label="embedded", value_cents=123_000, limit_cents=200_000),
-                Bar(label="software", value_cents=250_000, limit_cents=200_000),
-            ),
-        ),
-    ),
-)
 
 
 def _png(width: int = 4, height: int = 3, size: int = 0) -> bytes:
