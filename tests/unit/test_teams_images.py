@@ -13,8 +13,10 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
+from bot.teams.cards import message_card
 from bot.teams.images import MAX_PIXELS, ChartImages, png_size, teams_png
-from tests.unit.sample_messages import CHART
+from tests.unit.sample_messages import CHART, DIGEST
+from tests.unit.teams_checks import check_card, walk
 from workflows.clock import ManualClock
 from workflows.messages import Bar, BarPanel, Chart
 
@@ -97,6 +99,20 @@ def test_a_ttl_must_be_positive(clock: ManualClock) -> None:
 def test_the_url_is_on_capdesks_host() -> None:
     for base in ("https://capdesk.example.com", "https://capdesk.example.com/"):
         assert ChartImages.url(base, "abc") == "https://capdesk.example.com/teams/images/abc.png"
+
+
+def test_a_digest_card_shows_its_chart_from_there(clock: ManualClock) -> None:
+    images = ChartImages(clock=clock)
+    png = teams_png(CHART)
+    url = ChartImages.url("https://capdesk.example.com", images.put(png))
+
+    card = message_card(DIGEST, chart_url=url)
+
+    check_card(card)
+    [image] = [e for e in walk(card) if e.get("type") == "Image"]
+    assert image["url"] == url
+    token = url.removesuffix(".png").rsplit("/", 1)[1]
+    assert images.get(token) == png
 
 
 # --------------------------------------------------------------------------- over HTTP
