@@ -32,8 +32,9 @@ Teams refuses a message over its size limit (413 `MessageSizeTooBig`; the limit 
 payload as UTF-16). It documents 100 KB for bot messages now, 40 KB before, and 28 KB for
 incoming webhooks and flows; a card here stays within `CARD_BYTES` (28 KB of UTF-16 JSON),
 which fits every one of them with room for the activity around it. Every text is cut with
-"…" to its own limit, and a card too big for its budget loses list items first (ending with
-"…and N more"), then its footer, bar, chart, text and buttons, the title last.
+"…" to its own limit; the buttons take the room the texts leave, and the lists (sections, then
+facts) the rest, ending with "…and N more". Only texts too big for the budget even then lose
+the footer, bar, chart, lists and text in turn, the title last.
 
 A card never has `refresh`: after a decision every copy is replaced by the card of the new
 message (`settled_card`), as Slack's `chat.update` does.
