@@ -69,6 +69,16 @@ class Progress(_Frozen):
     used_cents: int
     limit_cents: int
 
+    def percent(self) -> int:
+        """The share of the limit used, in whole percent, past 100 when over; for a positive
+        limit only."""
+        return self.used_cents * 100 // self.limit_cents
+
+    def cells(self, width: int) -> int:
+        """How many of a bar's `width` cells are full: none below zero, all from the limit on;
+        for a positive limit only."""
+        return max(0, min(width, self.used_cents * width // self.limit_cents))
+
 
 class Section(_Frozen):
     """A paragraph with at most one button beside it: one item of a digest, or a heading."""

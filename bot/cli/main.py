@@ -23,6 +23,7 @@ from bot.cli.policy import policy
 from bot.cli.policy_init import init
 from bot.cli.serve import serve
 from bot.cli.sync import sync
+from bot.cli.teams import teams
 from bot.failures import explain
 
 _CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.exceptions.Abort)
@@ -64,6 +65,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = CliContext()
 
 
-for command in (alerts, db, demo, digest, members, policy, requests, serve, sync):
+for command in (alerts, db, demo, digest, members, policy, requests, serve, sync, teams):
     cli.add_command(command)
 policy.add_command(init)

@@ -83,8 +83,7 @@ def _bar(progress: Progress) -> Text:
     bar = Text(f"{progress.label}  ")
     if progress.limit_cents <= 0:
         return bar.append(f"{format_usd(progress.used_cents)}, no limit")
-    percent = progress.used_cents * 100 // progress.limit_cents
-    filled = max(0, min(BAR_WIDTH, progress.used_cents * BAR_WIDTH // progress.limit_cents))
+    percent, filled = progress.percent(), progress.cells(BAR_WIDTH)
     colour = "red" if percent >= 100 else "yellow" if percent >= 85 else "green"
     bar.append("█" * filled, style=colour)
     bar.append("░" * (BAR_WIDTH - filled), style="dim")

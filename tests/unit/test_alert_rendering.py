@@ -10,21 +10,9 @@ import pytest
 from bot.charts import render_png
 from bot.console import plain_text
 from bot.scheduling.crontab import cron_trigger
-from workflows.messages import Action, Bar, BarPanel, Chart, Message, Section, Verb
+from tests.unit.sample_messages import CHART
+from workflows.messages import Action, Message, Section, Verb
 
-CHART = Chart(
-    title="Spend this month",
-    panels=(
-        BarPanel(
-            title="Spend by group against budget",
-            bars=(
-                Bar(label="software", value_cents=450000, limit_cents=425000),
-                Bar(label="embedded", value_cents=100000, limit_cents=160000),
-            ),
-        ),
-        BarPanel(title="Top spenders against their cap", bars=()),
-    ),
-)
 DIGEST = Message(
     kind="digest",
     title="capdesk digest",

@@ -10,26 +10,9 @@ from hypothesis import strategies as st
 
 from bot.slack.blocks import fallback_text, many_messages_blocks, message_blocks, progress_line
 from bot.slack.limits import MESSAGE_CHARS, cut, escape_mrkdwn, fit_mrkdwn, text_size
+from tests.unit.sample_messages import APPROVAL, BUTTON_TOO_LONG, DIGEST, messages
 from tests.unit.slack_checks import check_blocks, texts_of
 from workflows.messages import Action, Fact, Message, Progress, Section, Verb
-
-APPROVAL = Message(
-    kind="approval",
-    title="Eve Adams asks for +$150 a month",
-    text="Request #7 · embedded · standard seat",
-    facts=(
-        Fact(label="What", value="+$150 a month ($85 → $235)"),
-        Fact(label="For", value="until Sat 12 Dec"),
-        Fact(label="Reason", value="Release crunch <!channel> & the *firmware* build"),
-        Fact(label="Asked before", value="first request"),
-    ),
-    progress=Progress(label="Spent this month", used_cents=6290, limit_cents=8500),
-    actions=(
-        Action(verb=Verb.APPROVE, label="Approve", value="7", style="primary"),
-        Action(verb=Verb.DENY, label="Deny", value="7", style="danger"),
-    ),
-    footer="Approved by Dana Okafor at 14:02",
-)
 
 
 def test_an_approval_card_reads_top_to_bottom() -> None:
@@ -59,7 +42,10 @@ def test_an_approval_card_reads_top_to_bottom() -> None:
 def test_mentions_and_entities_are_escaped_but_the_domains_markdown_stays() -> None:
     reason = next(t for t in texts_of(message_blocks(APPROVAL)) if t.startswith("*Reason*"))
 
-    assert reason == "*Reason*\nRelease crunch &lt;!channel&gt; &amp; the *firmware* build"
+    assert reason == (
+        "*Reason*\nRelease crunch &lt;!channel&gt; &amp; the *firmware* build"
+        " [here](https://evil.example)"
+    )
 
 
 def test_a_header_is_plain_text_and_keeps_its_characters() -> None:
@@ -120,16 +106,8 @@ def test_many_short_facts_are_cut_by_the_block_limit() -> None:
 def test_a_value_too_long_for_a_button_leaves_the_button_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    message = Message(
-        kind="x",
-        title="Buttons",
-        actions=(
-            Action(verb=Verb.CONFIRM_MANUAL, label="Done", value="x" * 3000),
-            Action(verb=Verb.RETRY_OPERATION, label="Retry", value="12"),
-        ),
-    )
     with caplog.at_level(logging.WARNING):
-        blocks = message_blocks(message)
+        blocks = message_blocks(BUTTON_TOO_LONG)
 
     check_blocks(blocks, max_blocks=50)
     [actions] = [b for b in blocks if b["type"] == "actions"]
@@ -231,26 +209,6 @@ def test_a_first_message_too_big_for_the_budget_is_cut_not_dropped() -> None:
     assert texts_of(blocks)[-1] == "…and 1 more"
 
 
-DIGEST = Message(
-    kind="digest",
-    title="Morning digest",
-    text="3 alerts since yesterday",
-    sections=(
-        Section(text="Near their cap", heading=True),
-        Section(
-            text="*Alice Wong* is at 92% of $85 <script>",
-            action=Action(verb=Verb.RAISE_CAP, label="Raise cap", value="alice@example.com"),
-        ),
-        Section(
-            text="*Bob Stone* is at 97% of $85",
-            action=Action(verb=Verb.NUDGE, label="Nudge", value="bob@example.com"),
-        ),
-        Section(text="Idle seats", heading=True),
-        Section(text="*Rita Lenz*: no activity for 30 days"),
-    ),
-)
-
-
 def test_digest_items_are_sections_with_their_button_beside_them() -> None:
     blocks = message_blocks(DIGEST)
 
@@ -298,44 +256,9 @@ def test_cutting_helpers() -> None:
 
 # --------------------------------------------------------------------------- any content
 
-_text = st.text(
-    alphabet=st.one_of(
-        st.sampled_from("<>&*_`~ \n\t"), st.characters(codec="utf-8", exclude_categories=["Cs"])
-    ),
-    max_size=4000,
-)
-_short = st.text(max_size=300)
-_actions = st.builds(
-    Action,
-    verb=st.sampled_from(Verb),
-    label=_short,
-    value=st.text(max_size=2500),
-    style=st.sampled_from(["primary", "danger", None]),
-)
-_messages = st.builds(
-    Message,
-    kind=st.just("any"),
-    title=_text,
-    text=_text,
-    facts=st.lists(st.builds(Fact, label=_short, value=_text), max_size=80).map(tuple),
-    progress=st.none()
-    | st.builds(
-        Progress,
-        label=_short,
-        used_cents=st.integers(-(10**12), 10**12),
-        limit_cents=st.integers(-(10**6), 10**12),
-    ),
-    actions=st.lists(_actions, max_size=60).map(tuple),
-    footer=_text,
-    sections=st.lists(
-        st.builds(Section, text=_text, action=st.none() | _actions, heading=st.booleans()),
-        max_size=60,
-    ).map(tuple),
-)
-
 
 @settings(max_examples=150, deadline=None)
-@given(message=_messages, max_blocks=st.integers(1, 50))
+@given(message=messages, max_blocks=st.integers(1, 50))
 def test_no_message_exceeds_any_limit(message: Message, max_blocks: int) -> None:
     blocks = message_blocks(message, max_blocks=max_blocks)
 
@@ -347,7 +270,7 @@ def test_no_message_exceeds_any_limit(message: Message, max_blocks: int) -> None
 
 
 @settings(max_examples=50, deadline=None)
-@given(messages=st.lists(_messages, max_size=8), max_blocks=st.integers(1, 100))
+@given(messages=st.lists(messages, max_size=8), max_blocks=st.integers(1, 100))
 def test_no_digest_exceeds_any_limit(messages: list[Message], max_blocks: int) -> None:
     blocks = many_messages_blocks(messages, max_blocks=max_blocks)
 
