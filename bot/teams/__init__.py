@@ -1,0 +1,1 @@
+"""Microsoft Teams: the only package that speaks the Bot Framework (botbuilder 4.17.1)."""
