@@ -18,9 +18,8 @@ import pytest
 
 from bot.bootstrap import Capdesk, bootstrap
 from bot.server.runtime import Runtime
-from bot.settings import load_settings
+from bot.settings import is_loopback, load_settings
 from bot.slack.playground import open_playground
-from bot.slack.playground.api import is_loopback
 from tests.adapters.conftest import ANA, SAM, T0, TOM, serve
 from workflows.clock import ManualClock
 

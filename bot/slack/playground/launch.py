@@ -19,9 +19,9 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.bootstrap import Capdesk
-from bot.settings import Settings
+from bot.settings import Settings, is_loopback
 from bot.slack.emulator import SlackEmulator
-from bot.slack.playground.api import PlaygroundApi, is_loopback
+from bot.slack.playground.api import PlaygroundApi
 from bot.slack.playground.snapshot import channel_names
 
 log = logging.getLogger(__name__)
