@@ -129,13 +129,7 @@ def installation_update(
     """`user` adds (`action="add"`) or removes (`"remove"`) the app, personally or in `team`."""
     activity = envelope.base("installationUpdate", user, conversation)
     activity["action"] = action
-    if team is not None:
-        activity["channelData"].update(
-            team=team.to_channel_data(),
-            settings={"selectedChannel": {"id": conversation.id}},
-            source={"name": "message"},
-        )
-    return activity
+    return _in_team(activity, team, source={"name": "message"})
 
 
 def members_added(
@@ -149,11 +143,16 @@ def members_added(
     """`conversationUpdate`: `added` (accounts: the bot's, people's) joined the conversation."""
     activity = envelope.base("conversationUpdate", user, conversation)
     activity["membersAdded"] = added
+    return _in_team(activity, team, eventType="teamMemberAdded")
+
+
+def _in_team(activity: Json, team: Team | None, **channel_data: Any) -> Json:
+    """Adds what Teams says of the team, and the channel chosen for the app, when in a team."""
     if team is not None:
         activity["channelData"].update(
             team=team.to_channel_data(),
-            eventType="teamMemberAdded",
-            settings={"selectedChannel": {"id": conversation.id}},
+            settings={"selectedChannel": {"id": activity["conversation"]["id"]}},
+            **channel_data,
         )
     return activity
 

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.teams.emulator.faults import Fault, Faults
+from bot.emulation.faults import Fault
+from bot.teams.emulator.faults import Faults
 from bot.teams.emulator.signing import ISSUER, SigningKey
 from bot.teams.emulator.state import ConnectorCall, ConnectorState, Json, TokenRequest
 

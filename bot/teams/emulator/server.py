@@ -18,12 +18,13 @@ import asyncio
 import threading
 from collections.abc import Mapping
 from datetime import date
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from bot.connectors.sandbox import SandboxOrg, builtin_policy, generate_org
+from bot.connectors.sandbox import SandboxOrg, generate_org
+from bot.emulation.channels import policy_channels
+from bot.emulation.client import Service
 from bot.teams.emulator import activities
 from bot.teams.emulator.activities import Envelope, Team
 from bot.teams.emulator.connector import ConnectorRoutes
@@ -58,17 +59,10 @@ GENERAL = "General"
 
 def default_channels(org: SandboxOrg) -> dict[str, str]:
     """The Teams channels the built-in policy names (admin channel, group channels), by id."""
-    policy = builtin_policy(org)
-    channels: dict[str, str] = {}
-    if policy.admin_channel is not None and policy.admin_channel.teams:
-        channels[policy.admin_channel.teams] = "capdesk-admins"
-    for group in policy.groups:
-        if group.channel is not None and group.channel.teams:
-            channels[group.channel.teams] = group.name
-    return channels
+    return policy_channels(org, "teams")
 
 
-class TeamsEmulator:
+class TeamsEmulator(Service):
     """A Teams tenant for the bot: `async with TeamsEmulator(...) as emu:`.
 
     `messaging_endpoint` is the bot's `.../api/messages`; it may be set after construction.
@@ -159,26 +153,11 @@ class TeamsEmulator:
             await asyncio.to_thread(self._server.stop)
             self._server = None
 
-    async def __aenter__(self) -> TeamsEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     # Where things are
 
-    @property
-    def base_url(self) -> str:
-        """Where the emulator listens, e.g. "http://127.0.0.1:54321"."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        return f"http://{self._host}:{self._port}"
+    def serving(self) -> bool:
+        """Whether the emulator is started."""
+        return self._server is not None
 
     @property
     def openid_url(self) -> str:
