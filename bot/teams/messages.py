@@ -14,7 +14,7 @@ attribute 'is_xml_model'`). It reads the body, parses the `Activity`, calls
 | 401 | no valid Bot Framework token: the bot never sees the activity |
 | 413 | a body over `max_body_bytes` |
 | 415 | a content type other than JSON |
-| 503 | the signing keys cannot be read yet: nothing was handled, the sender may retry |
+| 503 | the signing keys cannot be read yet: nothing was handled; `Retry-After` says when to |
 | 500 | the bot failed: the log has the traceback, the answer does not |
 """
 
@@ -31,6 +31,7 @@ from botbuilder.schema import Activity
 from msrest.serialization import Model
 
 from bot.teams.auth import KeysUnavailable, Unauthorized
+from bot.teams.auth.keys import RETRY_AFTER_FAILURE
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ def messages_handler(
             )
         except KeysUnavailable as error:
             log.warning("could not authenticate a Bot Framework request: %s", error)
-            return web.json_response({"error": "signing keys unavailable"}, status=503)
+            return web.json_response(
+                {"error": "signing keys unavailable"},
+                status=503,
+                headers={"Retry-After": str(int(RETRY_AFTER_FAILURE.total_seconds()))},
+            )
         except Exception:
             log.exception("the bot failed on a %s activity", activity.type)
             return web.json_response({"error": "internal error"}, status=500)

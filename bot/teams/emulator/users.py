@@ -140,7 +140,10 @@ class Directory:
         for them and they share no team with it)."""
         user = self.resolve(who)
         with self._lock:
-            (self._unreachable.discard if reachable else self._unreachable.add)(user.id)
+            if reachable:
+                self._unreachable.discard(user.id)
+            else:
+                self._unreachable.add(user.id)
 
     def reachable(self, user: TeamsUser) -> bool:
         """Whether the bot may open a 1:1 chat with `user`."""

@@ -68,7 +68,7 @@ async def emu(clock: ManualClock, org: SandboxOrg) -> AsyncIterator[TeamsEmulato
         yield emulator
 
 
-class RecordingBot(TeamsActivityHandler):  # type: ignore[misc]
+class RecordingBot(TeamsActivityHandler):
     """Stands in for capdesk's bot: records every turn, echoes messages, posts a card on
     "card", looks the sender up on "whoami", fails on "fail", answers card clicks with a card."""
 

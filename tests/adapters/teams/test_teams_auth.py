@@ -238,6 +238,7 @@ async def test_a_key_server_that_does_not_answer_times_out_with_503_then_recover
 
         assert refused.status == 503
         assert refused.json == {"error": "signing keys unavailable"}
+        assert refused.headers["Retry-After"] == "30"
         assert served.bot.turns == []
 
         stall.release()

@@ -1,7 +1,8 @@
 """The Teams emulator checked against the vendor's own code: botframework-connector's
 `ConnectorClient` (signed with capdesk's credentials) calls its Bot Connector routes and parses
 every answer into `botbuilder.schema` models; botbuilder's `TeamsActivityHandler` and
-`TeamsInfo` read the activities it sends; an OAuth 2.0 client library takes its tokens."""
+`TeamsInfo` read the activities it sends; botbuilder's own token validation accepts its keys
+and signed tokens; an OAuth 2.0 client library takes its access tokens."""
 
 from __future__ import annotations
 
@@ -23,11 +24,16 @@ from botbuilder.schema import (
 )
 from botbuilder.schema.teams import TeamsChannelAccount, TeamsPagedMembersResult
 from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    ChannelValidation,
+    JwtTokenValidation,
+    SimpleCredentialProvider,
+)
 from oauthlib.oauth2 import BackendApplicationClient, InvalidClientError
 from requests_oauthlib import OAuth2Session
 
 from bot.teams.auth import BOT_FRAMEWORK_SCOPE, AccessTokens, BotCredentials
-from bot.teams.emulator import TENANT_ID, TeamsEmulator
+from bot.teams.emulator import TENANT_ID, SigningKey, TeamsEmulator
 from tests.adapters.teams.conftest import DANA, EVE, Served
 from workflows.clock import ManualClock
 
@@ -73,7 +79,7 @@ async def test_a_1_to_1_chat_is_created_once_per_person(
     assert first == again == emu.personal_conversation(EVE).id
     assert first.startswith("a:")
     # botbuilder sends the tenant as `tenantID`; the connector reads names in any case.
-    assert emu.calls("create_conversation")[0].body["tenantID"] == TENANT_ID  # type: ignore[index]
+    assert emu.calls("create_conversation")[0].body["tenantID"] == TENANT_ID
 
 
 async def test_activities_are_posted_replied_to_and_updated(
@@ -331,7 +337,7 @@ async def test_messages_and_clicks_read_as_botbuilder_reads_them(
     )
     assert served.bot.invokes[0].action["data"] == {"request": 7, "reason": "not now"}
     # Teams shows the clicker the card the invoke answered with.
-    assert emu.posted_to(EVE)[0].card_seen_by(eve.id)["body"][0]["text"] == "deny by Eve Novak"  # type: ignore[index]
+    assert emu.posted_to(EVE)[0].card_seen_by(eve.id)["body"][0]["text"] == "deny by Eve Novak"
     assert emu.posted_to(EVE)[0].card_seen_by(emu.user(DANA).id) == card.cards[0]
 
 
@@ -362,3 +368,38 @@ async def test_installations_read_as_teams_activity_handler_reads_them(
     channel_data = teams_get_channel_data(served.bot.turns[-1])
     assert channel_data.event_type == "teamMemberAdded"
     assert channel_data.settings.selected_channel.id == emu.channel("capdesk-admins").id
+
+
+def _botbuilder_validates(emu: TeamsEmulator, token: str) -> Any:
+    """botbuilder's own JwtTokenValidation on the emulator's activity and token, on a loop and
+    thread of its own (it fetches the keys with a blocking call)."""
+    activity = Activity().deserialize(emu.message_activity(EVE, "hello"))
+    credentials = SimpleCredentialProvider(emu.app_id, emu.app_password)
+    return asyncio.run(
+        JwtTokenValidation.authenticate_request(activity, f"Bearer {token}", credentials)
+    )
+
+
+async def test_botbuilders_own_validator_accepts_the_emulators_keys_and_tokens(
+    emu: TeamsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", emu.openid_url)
+    # botbuilder checks times by the wall clock; this token is valid whatever it says.
+    token = emu.channel_token(claims={"nbf": 0, "exp": 4102444800})
+
+    identity = await asyncio.to_thread(_botbuilder_validates, emu, token)
+
+    assert identity.is_authenticated
+    assert identity.get_claim_value("aud") == emu.app_id
+    assert identity.get_claim_value("serviceurl") == emu.service_url
+
+
+async def test_botbuilders_validator_fails_an_unknown_key_with_an_index_error(
+    emu: TeamsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defect capdesk's own validator exists for: not a PermissionError, so a 500."""
+    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", emu.openid_url)
+    token = emu.channel_token(key=SigningKey("unknown-kid"), claims={"exp": 4102444800})
+
+    with pytest.raises(IndexError):
+        await asyncio.to_thread(_botbuilder_validates, emu, token)
