@@ -8,7 +8,8 @@ seconds at the earliest and keeps the keys already held. Only with no key at all
 unanswerable (`KeysUnavailable`).
 
 Fetching runs in a worker thread with a timeout (botbuilder's `_OpenIdMetadata._refresh` calls
-`requests.get` without one, on the event loop), one refresh at a time.
+`requests.get` without one, on the event loop); requests that need the keys meanwhile wait for
+that one fetch.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class SigningKeys:
         self._keys: dict[str, SigningKey] = {}
         self._fetched_at: datetime | None = None
         self._attempted_at: datetime | None = None
-        self._attempts = 0
         self._failure: str | None = None
+        self._inflight: asyncio.Task[None] | None = None
 
     async def find(self, kid: str) -> SigningKey | None:
         """The key `kid`, or None when the documents do not list it.
@@ -94,13 +95,17 @@ class SigningKeys:
         return since is None or since >= limit
 
     async def _refresh(self) -> None:
-        await asyncio.to_thread(self._refresh_once, self._attempts)
+        # One fetch for every request waiting on it, in one worker thread: the default executor
+        # is small and botbuilder's connector calls run in it too. Shielded, so a request that
+        # goes away does not cancel the fetch the others wait for.
+        loop = asyncio.get_running_loop()
+        task = self._inflight
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = self._inflight = loop.create_task(asyncio.to_thread(self._refresh_once))
+        await asyncio.shield(task)
 
-    def _refresh_once(self, seen: int) -> None:
+    def _refresh_once(self) -> None:
         with self._lock:
-            if self._attempts != seen:
-                return  # another request refreshed while this one waited
-            self._attempts += 1
             self._attempted_at = self._clock.now()
             try:
                 keys = self._download()
