@@ -7,15 +7,18 @@ so the event loop never waits on Microsoft. Each exchange has a deadline and a s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 MAX_BODY_BYTES = 1024 * 1024
+
+T = TypeVar("T")
 
 
 class FetchError(Exception):
@@ -59,6 +62,26 @@ def fetch_json(
     if not isinstance(document, dict):
         raise FetchError(f"{url} answered HTTP {status} with JSON that is not an object")
     return JsonAnswer(status, document)
+
+
+class SharedCall(Generic[T]):
+    """`func` run in a worker thread, once for every coroutine that asks while it runs.
+
+    The default executor is small and botbuilder's connector calls run in it too, so waiting
+    callers share one thread rather than each parking one. Shielded: a caller that goes away
+    does not cancel the call the others wait for.
+    """
+
+    def __init__(self, func: Callable[[], T]) -> None:
+        self._func = func
+        self._running: asyncio.Task[T] | None = None
+
+    async def __call__(self) -> T:
+        loop = asyncio.get_running_loop()
+        task = self._running
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = self._running = loop.create_task(asyncio.to_thread(self._func))
+        return await asyncio.shield(task)
 
 
 def _read_capped(response: httpx.Response, url: str, deadline: float) -> bytes:

@@ -14,7 +14,6 @@ that one fetch.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from bot.teams.auth.fetch import FetchError, JsonAnswer, fetch_json
+from bot.teams.auth.fetch import FetchError, JsonAnswer, SharedCall, fetch_json
 from workflows.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ class SigningKeys:
         self._fetched_at: datetime | None = None
         self._attempted_at: datetime | None = None
         self._failure: str | None = None
-        self._inflight: asyncio.Task[None] | None = None
+        self._refresh = SharedCall(self._refresh_once)
 
     async def find(self, kid: str) -> SigningKey | None:
         """The key `kid`, or None when the documents do not list it.
@@ -93,16 +92,6 @@ class SigningKeys:
         since = self._since_attempt()
         limit = RETRY_AFTER_FAILURE if self._failure is not None else EARLY_REFRESH
         return since is None or since >= limit
-
-    async def _refresh(self) -> None:
-        # One fetch for every request waiting on it, in one worker thread: the default executor
-        # is small and botbuilder's connector calls run in it too. Shielded, so a request that
-        # goes away does not cancel the fetch the others wait for.
-        loop = asyncio.get_running_loop()
-        task = self._inflight
-        if task is None or task.done() or task.get_loop() is not loop:
-            task = self._inflight = loop.create_task(asyncio.to_thread(self._refresh_once))
-        await asyncio.shield(task)
 
     def _refresh_once(self) -> None:
         with self._lock:

@@ -14,7 +14,6 @@ token and fetches (blocking, bounded by the timeout) only when there is none.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 from msrest.authentication import Authentication
 from msrest.pipeline.async_abc import AsyncHTTPPolicy
 
-from bot.teams.auth.fetch import FetchError, fetch_json
+from bot.teams.auth.fetch import FetchError, SharedCall, fetch_json
 from workflows.clock import Clock
 
 BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
@@ -56,6 +55,7 @@ class AccessTokens:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        self._fetch_shared = SharedCall(self.get_blocking)
 
     def cached(self) -> str | None:
         """The current token if it is not about to expire."""
@@ -68,7 +68,7 @@ class AccessTokens:
         """A valid token, fetched in a worker thread if needed; TokenUnavailable otherwise."""
         value = self.cached()
         if value is None:
-            value = await asyncio.to_thread(self.get_blocking)
+            value = await self._fetch_shared()
         return value
 
     def get_blocking(self) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -60,6 +61,20 @@ def botbuilder_key_cache() -> Iterator[dict[str, Any]]:
     cache.clear()
     yield cache
     cache.clear()
+
+
+@pytest.fixture
+def handed_off(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions handed to worker threads through `asyncio.to_thread`."""
+    names: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        names.append(getattr(func, "__name__", ""))
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    return names
 
 
 @pytest.fixture

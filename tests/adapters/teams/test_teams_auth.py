@@ -318,22 +318,14 @@ async def test_the_validator_names_the_check_that_failed(
 
 
 async def test_requests_waiting_for_the_keys_share_one_fetch_in_one_thread(
-    emu: TeamsEmulator, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    emu: TeamsEmulator, clock: ManualClock, handed_off: list[str]
 ) -> None:
     """The default executor is small and the connector's calls need it too."""
-    handed_off: list[str] = []
-    to_thread = asyncio.to_thread
-
-    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
-        handed_off.append(getattr(func, "__name__", ""))
-        return await to_thread(func, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counting)
     keys = SigningKeys(emu.openid_url, clock=clock)
     stall = emu.stall("keys")
     finds = [asyncio.create_task(keys.find(emu.signing_key.kid)) for _ in range(10)]
     # Every find has reached the fetch by the time this wait, scheduled after them, returns.
-    assert await to_thread(stall.waiting.wait, 10)
+    assert await asyncio.to_thread(stall.waiting.wait, 10)
     stall.release()
 
     found = await asyncio.gather(*finds)

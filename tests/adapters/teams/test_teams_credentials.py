@@ -165,3 +165,19 @@ async def test_a_connector_call_signed_with_them_succeeds(
 
     assert [member.id for member in members] == [emu.user(EVE).id]
     assert [call.status for call in emu.calls("get_members")] == [200]
+
+
+async def test_callers_waiting_for_the_token_share_one_request_in_one_thread(
+    emu: TeamsEmulator, clock: ManualClock, handed_off: list[str]
+) -> None:
+    tokens = _tokens(emu, clock)
+    stall = emu.stall("token")
+    gets = [asyncio.create_task(tokens.get()) for _ in range(10)]
+    assert await asyncio.to_thread(stall.waiting.wait, 10)
+    stall.release()
+
+    values = await asyncio.gather(*gets)
+
+    assert len(set(values)) == 1
+    assert handed_off.count("get_blocking") == 1
+    assert len(emu.token_requests()) == 1
