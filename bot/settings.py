@@ -6,6 +6,7 @@ can stop with a message an operator can act on.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -21,6 +22,14 @@ AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
 MicrosoftAppType = Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
 
 DEFAULT_POLICY_FILE = Path("capdesk.yaml")
+# Where the Bot Framework publishes the keys that sign its requests to bots.
+BOT_FRAMEWORK_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+MICROSOFT_LOGIN_URL = "https://login.microsoftonline.com/"
+"""Where the default token endpoint of each tenant lives (`<tenant>/oauth2/v2.0/token`)."""
+# Multi-tenant bots get their token from the Bot Framework's own tenant.
+BOT_FRAMEWORK_TENANT = "botframework.com"
+_LOOPBACK_NAMES = frozenset({"localhost"})
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 
 _DATABASE_SCHEMES = ("sqlite", "postgresql")
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -67,9 +76,14 @@ class Settings(BaseSettings):
         None, validation_alias="MICROSOFT_APP_PASSWORD"
     )
     microsoft_app_tenant_id: str | None = Field(None, validation_alias="MICROSOFT_APP_TENANT_ID")
+    # New multi-tenant bot registrations were deprecated in July 2025.
     microsoft_app_type: MicrosoftAppType = Field(
-        "MultiTenant", validation_alias="MICROSOFT_APP_TYPE"
+        "SingleTenant", validation_alias="MICROSOFT_APP_TYPE"
     )
+    teams_openid_url: str = Field(
+        BOT_FRAMEWORK_OPENID_URL, validation_alias="CAPDESK_TEAMS_OPENID_URL"
+    )
+    teams_token_url: str | None = Field(None, validation_alias="CAPDESK_TEAMS_TOKEN_URL")
     teams_dev_no_auth: bool = Field(False, validation_alias="CAPDESK_TEAMS_DEV_NO_AUTH")
 
     anthropic_admin_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_ADMIN_KEY")
@@ -120,7 +134,14 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("slack_api_url", "anthropic_admin_url", "litellm_base_url", "admin_url")
+    @field_validator(
+        "slack_api_url",
+        "anthropic_admin_url",
+        "litellm_base_url",
+        "admin_url",
+        "teams_openid_url",
+        "teams_token_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -146,6 +167,68 @@ class Settings(BaseSettings):
                 )
             )
         return self
+
+    @field_validator("microsoft_app_tenant_id")
+    @classmethod
+    def _tenant(cls, value: str | None) -> str | None:
+        if value is not None and not _TENANT.match(value):
+            raise ValueError("must be a tenant id (a GUID) or a domain such as contoso.com")
+        return value
+
+    @model_validator(mode="after")
+    def _teams_configured(self) -> Settings:
+        problems = self._teams_problems()
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _teams_problems(self) -> list[str]:
+        if not self.microsoft_app_id:
+            if self.teams_dev_no_auth and not is_loopback(self.http_host):
+                return [
+                    "CAPDESK_TEAMS_DEV_NO_AUTH: Teams without authentication listens on loopback"
+                    f" only, but CAPDESK_HTTP_HOST={self.http_host}; set it to 127.0.0.1"
+                ]
+            given = [
+                name
+                for name, value in (
+                    ("MICROSOFT_APP_PASSWORD", self.microsoft_app_password),
+                    ("MICROSOFT_APP_TENANT_ID", self.microsoft_app_tenant_id),
+                )
+                if value is not None
+            ]
+            return [f"MICROSOFT_APP_ID: must be set when {name} is set" for name in given]
+        if self.teams_dev_no_auth:
+            return [
+                "CAPDESK_TEAMS_DEV_NO_AUTH: must not be set with MICROSOFT_APP_ID"
+                " (requests are always authenticated when an app id is configured)"
+            ]
+        if self.microsoft_app_type == "UserAssignedMSI":
+            return [
+                "MICROSOFT_APP_TYPE: UserAssignedMSI is not supported yet; use SingleTenant"
+                " with MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID"
+            ]
+        problems = []
+        if self.microsoft_app_password is None:
+            problems.append("MICROSOFT_APP_PASSWORD: must be set when MICROSOFT_APP_ID is set")
+        if self.microsoft_app_type == "SingleTenant" and self.microsoft_app_tenant_id is None:
+            problems.append(
+                "MICROSOFT_APP_TENANT_ID: must be set when MICROSOFT_APP_TYPE=SingleTenant"
+                " (the default): the Azure tenant the bot is registered in"
+            )
+        return problems
+
+    def teams_token_endpoint(self) -> str:
+        """Where the bot posts its client-credentials request: `CAPDESK_TEAMS_TOKEN_URL`, else
+        Microsoft's endpoint for the bot's tenant (the Bot Framework's for MultiTenant)."""
+        if self.teams_token_url is not None:
+            return self.teams_token_url
+        tenant = (
+            self.microsoft_app_tenant_id
+            if self.microsoft_app_type == "SingleTenant" and self.microsoft_app_tenant_id
+            else BOT_FRAMEWORK_TENANT
+        )
+        return f"{MICROSOFT_LOGIN_URL}{tenant}/oauth2/v2.0/token"
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # The database URL is not a SecretStr (SQLAlchemy wants the text) but may hold a password.
@@ -176,6 +259,17 @@ class Settings(BaseSettings):
             else:
                 shown.append(f"{variable}={value}")
         return f"({', '.join(shown)})"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine."""
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _redact_url(url: str) -> str:

@@ -1,1 +1,4 @@
-"""The Microsoft Teams adapter: Adaptive Card rendering, chart images, Bot Framework transport."""
+"""Microsoft Teams: the only package that speaks the Bot Framework (botbuilder 4.17.1).
+
+Adaptive Card rendering, chart images, authentication and the Bot Connector emulator.
+"""

@@ -26,9 +26,8 @@ from bot.bootstrap import Capdesk, bootstrap
 from bot.cli.main import cli
 from bot.presence import SEEN_WITHIN, Presence, delivering_server
 from bot.server.runtime import Runtime
-from bot.settings import load_settings
+from bot.settings import is_loopback, load_settings
 from bot.slack.playground import open_playground
-from bot.slack.playground.api import is_loopback
 from bot.slack.playground.snapshot import storyteller
 from tests.adapters.conftest import ANA, DANA, SAM, T0, TOM, serve
 from workflows.clock import ManualClock

@@ -83,7 +83,12 @@ def _runtime(tmp_path: Path, **env: str) -> Runtime:
 
 
 async def test_teams_alone_stops_start_up_saying_there_is_no_teams_adapter(tmp_path: Path) -> None:
-    runtime = _runtime(tmp_path, MICROSOFT_APP_ID="2b1e7c0a-app")
+    runtime = _runtime(
+        tmp_path,
+        MICROSOFT_APP_ID="2b1e7c0a-app",
+        MICROSOFT_APP_PASSWORD="secret",
+        MICROSOFT_APP_TENANT_ID="c0ffee00-tenant",
+    )
 
     with pytest.raises(StartupError) as stopped:
         await runtime.start(host="127.0.0.1", port=0)

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from bot.settings import Settings
+from bot.settings import MICROSOFT_LOGIN_URL, Settings
+from bot.teams.auth.inbound import BOT_FRAMEWORK_ISSUER
 from tests.docs.markdown import DOCS, README, ROOT, Row, rows, sections, slug
 from workflows.model import TRANSITIONS, RequestStatus
 from workflows.policy.durations import parse_duration
@@ -194,6 +195,8 @@ _URL = re.compile(r"https?://[^\s`'\")>|\]]+")
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
 # Addresses that are no links to follow: this machine, a placeholder for the reader's own host.
 _PLACEHOLDERS = ("http://127.0.0.1", "http://localhost", "https://YOUR-HOST")
+# Values of a protocol that happen to be URLs (a token's issuer, the login host of a tenant).
+_PROTOCOL_VALUES = (MICROSOFT_LOGIN_URL, BOT_FRAMEWORK_ISSUER)
 
 
 def allowed_urls() -> set[str]:
@@ -220,6 +223,6 @@ def test_the_readme_and_docs_link_only_inside_the_repository(document: Path) -> 
             anchors = {slug(title) for title in sections(linked.read_text(encoding="utf-8"))}
             assert anchor in anchors, f"{document.name}: no heading for #{anchor} in {path}"
     for url in _URL.findall(text):
-        assert url.startswith(_PLACEHOLDERS) or url in allowed_urls(), (
+        assert url.startswith((*_PLACEHOLDERS, *_PROTOCOL_VALUES)) or url in allowed_urls(), (
             f"{document.name} names {url}; say it in words, the repository stands alone"
         )

@@ -288,6 +288,7 @@ def test_serve_with_teams_alone_says_this_release_has_no_teams_adapter(workdir: 
             "CAPDESK_DATABASE_URL": sqlite_url(workdir / "capdesk.db"),
             "MICROSOFT_APP_ID": "2b1e7c0a-app",
             "MICROSOFT_APP_PASSWORD": "teams-secret-value",
+            "MICROSOFT_APP_TENANT_ID": "c0ffee00-tenant",
         },
     )
 

@@ -39,7 +39,11 @@ def test_defaults_follow_the_spec() -> None:
     assert settings.slack_app_token is None
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.microsoft_app_id is None
-    assert settings.microsoft_app_type == "MultiTenant"
+    assert settings.microsoft_app_type == "SingleTenant"
+    assert settings.teams_openid_url == (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    assert settings.teams_token_url is None
     assert settings.teams_dev_no_auth is False
     assert settings.anthropic_admin_key is None
     assert settings.anthropic_admin_url == "https://api.anthropic.com"
@@ -58,7 +62,7 @@ def test_values_are_read_by_their_variable_names() -> None:
             "CAPDESK_ADMIN_BACKEND": "litellm",
             "LITELLM_BASE_URL": "http://127.0.0.1:4000",
             "LITELLM_MASTER_KEY": "sk-master",
-            "MICROSOFT_APP_TYPE": "SingleTenant",
+            "MICROSOFT_APP_TYPE": "MultiTenant",
             "CAPDESK_DATABASE_URL": "postgresql+psycopg://capdesk@db/capdesk",
             "PATH": "/usr/bin",
         }
@@ -71,7 +75,7 @@ def test_values_are_read_by_their_variable_names() -> None:
     assert settings.admin_backend == "litellm"
     assert settings.litellm_master_key is not None
     assert settings.litellm_master_key.get_secret_value() == "sk-master"
-    assert settings.microsoft_app_type == "SingleTenant"
+    assert settings.microsoft_app_type == "MultiTenant"
 
 
 def test_an_empty_value_counts_as_unset() -> None:

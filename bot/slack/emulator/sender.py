@@ -8,15 +8,12 @@ every reply carries how long the bot took.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
+from bot.emulation.client import Answer, BotClient
 from bot.slack.emulator.signing import signed_headers
 from bot.slack.emulator.state import Json
 
@@ -28,27 +25,15 @@ class AckTimeout(Exception):
 
 
 @dataclass(frozen=True)
-class Reply:
-    """The bot's answer to one request.
+class Reply(Answer):
+    """The bot's answer to one request; `problems` lists what Slack would have refused in it
+    (an ack with invalid blocks, an invalid `response_action: update` view), which the emulator
+    then did not apply."""
 
-    `body` is the parsed JSON when the bot answered JSON, the text otherwise, None when
-    empty. `problems` lists what Slack would have refused in it (an ack with invalid blocks,
-    an invalid `response_action: update` view), which the emulator then did not apply.
-    """
-
-    status: int
-    body: Any
-    headers: Mapping[str, str]
-    elapsed: float
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def json(self) -> Json:
-        """The body if it is a JSON object, else an empty dict."""
-        return self.body if isinstance(self.body, dict) else {}
 
-
-class Sender:
+class Sender(BotClient):
     """An HTTP client towards the bot's request URL."""
 
     def __init__(
@@ -59,22 +44,10 @@ class Sender:
         ack_timeout: float,
         request_url: str | None,
     ) -> None:
+        super().__init__(user_agent=USER_AGENT, timeout=ack_timeout)
         self.signing_secret = signing_secret
         self.request_url = request_url
         self._now = now
-        self._timeout = aiohttp.ClientTimeout(total=ack_timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        """Opens the HTTP session (needs the running loop)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def close(self) -> None:
-        """Closes the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def signed_headers(self, body: bytes, *, timestamp: int | str | None = None) -> dict[str, str]:
         """Signature headers for `body`, stamped now (by the injected clock) unless told."""
@@ -102,35 +75,12 @@ class Sender:
 
     async def send_raw(self, body: bytes | str, headers: Mapping[str, str]) -> Reply:
         """POSTs exactly `body` and `headers` (plus Slack's User-Agent): for broken requests."""
-        if self._session is None:
-            raise RuntimeError("the emulator is not started")
         if not self.request_url:
             raise RuntimeError("set the bot's request_url before sending it requests")
-        data = body.encode() if isinstance(body, str) else body
-        started = time.perf_counter()
         try:
-            async with self._session.post(
-                self.request_url, data=data, headers={"User-Agent": USER_AGENT, **headers}
-            ) as response:
-                text = await response.text()
-                return Reply(
-                    status=response.status,
-                    body=_parse(text, response.content_type),
-                    headers=dict(response.headers),
-                    elapsed=time.perf_counter() - started,
-                )
+            answer = await self.post(self.request_url, body, headers)
         except TimeoutError as timeout:
             raise AckTimeout(
                 f"no answer from {self.request_url} within the ack timeout"
             ) from timeout
-
-
-def _parse(text: str, content_type: str) -> Any:
-    if not text:
-        return None
-    if content_type == "application/json" or text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
+        return Reply(answer.status, answer.body, answer.headers, answer.elapsed)

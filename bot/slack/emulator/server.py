@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from bot.connectors.sandbox import SandboxOrg, builtin_policy, generate_org
+from bot.connectors.sandbox import SandboxOrg, generate_org
+from bot.emulation.channels import policy_channels
+from bot.emulation.client import Service
 from bot.slack.emulator import limits, payloads
 from bot.slack.emulator.faults import Faults
 from bot.slack.emulator.ids import Stamps
@@ -46,17 +47,10 @@ DM_CHANNEL_NAME = "directmessage"
 
 def default_channels(org: SandboxOrg) -> dict[str, str]:
     """The public channels the built-in policy names (admin channel, group channels)."""
-    policy = builtin_policy(org)
-    channels: dict[str, str] = {}
-    if policy.admin_channel is not None and policy.admin_channel.slack:
-        channels[policy.admin_channel.slack] = "capdesk-admins"
-    for group in policy.groups:
-        if group.channel is not None and group.channel.slack:
-            channels[group.channel.slack] = group.name
-    return channels
+    return policy_channels(org, "slack")
 
 
-class SlackEmulator:
+class SlackEmulator(Service):
     """A Slack workspace for the bot: `async with SlackEmulator(...) as emu:`.
 
     `request_url` is where the bot receives Slack's requests (e.g.
@@ -132,24 +126,9 @@ class SlackEmulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> SlackEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """Where the emulator listens, e.g. "http://127.0.0.1:54321"."""
-        if self._runner is None:
-            raise RuntimeError("the emulator is not started")
-        return f"http://{self._host}:{self._port}"
+    def serving(self) -> bool:
+        """Whether the emulator is started."""
+        return self._runner is not None
 
     @property
     def api_url(self) -> str:

@@ -52,7 +52,9 @@ class WebApiRoutes:
             return self._answer(method, {}, 200, {"ok": False, "error": "invalid_json"})
         fault = self._faults.take(method)
         if fault is not None:
-            return self._answer(method, params, fault.status, fault.body, fault.headers)
+            return self._answer(
+                method, params, fault.status, self._faults.body(fault), fault.headers
+            )
         if not token:
             return self._answer(method, params, 200, {"ok": False, "error": "not_authed"})
         if token not in self._tokens:

@@ -24,7 +24,6 @@ An action answers once its consequences are in the workspace (the runtime has se
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.settings import is_loopback
 from bot.slack.emulator import AckTimeout, Reply, SlackEmulator, SlackUser
 from bot.slack.playground.actions import (
     Actions,
@@ -47,21 +47,9 @@ from bot.slack.playground.snapshot import people, person_state, storyteller
 from workflows.policy import Policy
 
 STATIC = Path(__file__).parent / "static"
-LOOPBACK_NAMES = frozenset({"localhost"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Payload = TypeVar("Payload", CommandPayload, ClickPayload, SubmitPayload)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine."""
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class PlaygroundApi:

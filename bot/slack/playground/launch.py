@@ -20,9 +20,9 @@ from pydantic import SecretStr
 
 from bot.bootstrap import Capdesk
 from bot.connectors.sandbox import PLAYGROUND_REQUESTER
-from bot.settings import Settings
+from bot.settings import Settings, is_loopback
 from bot.slack.emulator import SlackEmulator
-from bot.slack.playground.api import PlaygroundApi, is_loopback
+from bot.slack.playground.api import PlaygroundApi
 from bot.slack.playground.jobs import AdminJobs
 from bot.slack.playground.snapshot import channel_names
 
