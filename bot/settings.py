@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from workflows.clock import parse_instant
 
 AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
 MicrosoftAppType = Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
@@ -54,6 +57,8 @@ class Settings(BaseSettings):
         3000, validation_alias="CAPDESK_HTTP_PORT"
     )
     sandbox_seed: int = Field(7, validation_alias="CAPDESK_SANDBOX_SEED")
+    now: datetime | None = Field(None, validation_alias="CAPDESK_NOW")
+    """Start this process's clock here (for tests and demos); see `bootstrap.clock_for`."""
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
@@ -101,6 +106,12 @@ class Settings(BaseSettings):
                 f"must be a SQLAlchemy URL starting with {' or '.join(_DATABASE_SCHEMES)}"
             )
         return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _instant(cls, value: object) -> object:
+        # Stricter than pydantic's datetime, which takes Unix seconds and more: one way to write.
+        return parse_instant(value) if isinstance(value, str) else value
 
     @field_validator("slack_api_url", "anthropic_admin_url", "litellm_base_url", "admin_url")
     @classmethod
