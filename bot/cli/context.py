@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from bot.bootstrap import Capdesk, StartupError, bootstrap
@@ -14,12 +16,14 @@ class CliContext:
 
     def __init__(self) -> None:
         self._app: Capdesk | None = None
+        self.at: datetime | None = None
+        """The command's `--at`, set before `app` is first used."""
 
     @property
     def app(self) -> Capdesk:
         if self._app is None:
             try:
-                self._app = bootstrap(load_settings())
+                self._app = bootstrap(load_settings(), at=self.at)
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
             except PolicyError as exc:
