@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.slack.emulator import Message, SlackEmulator
-from tests.adapters.conftest import DANA, SECRET, LoopThread, Served
+from tests.adapters.conftest import DANA, SECRET, T0, LoopThread, Served
 from tests.adapters.test_slack_story import buttons, text_of
 from tests.e2e.test_cli import _clean_environment, capdesk, ok, sqlite_url
+from tests.now import AT
 from workflows.alerts.digest import send_digests
 from workflows.alerts.running import run_alerts
+from workflows.clock import ManualClock
 
 
 async def digests(served: Served) -> None:
@@ -89,7 +91,7 @@ def test_capdesk_digest_posts_to_slack_when_it_is_configured(
     _clean_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     runner = LoopThread()
-    emulator = SlackEmulator(seed=7, signing_secret=SECRET)
+    emulator = SlackEmulator(seed=7, clock=ManualClock(T0), signing_secret=SECRET)
     runner.run(emulator.start())
     try:
         env = {
@@ -97,8 +99,8 @@ def test_capdesk_digest_posts_to_slack_when_it_is_configured(
             "SLACK_BOT_TOKEN": emulator.bot_token,
             "SLACK_API_URL": emulator.api_url,
         }
-        ok(capdesk("alerts", "run", env=env))
-        out = ok(capdesk("digest", "--channel", "admin", env=env)).output
+        ok(capdesk("alerts", "run", "--at", AT, env=env))
+        out = ok(capdesk("digest", "--channel", "admin", "--at", AT, env=env)).output
         assert "admin" in out
         [posted] = [m for m in emulator.messages_in("C0ADMINS") if "digest" in m.text]
         assert "reclaim_seat" in buttons(posted)
