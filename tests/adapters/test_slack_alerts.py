@@ -38,9 +38,16 @@ async def digest(served: Served) -> Message:
 
 @pytest.mark.anyio
 async def test_the_digest_reaches_the_admin_channel_with_its_chart(served: Served) -> None:
+    app = served.app
+    run = await asyncio.to_thread(run_alerts, app.uow, app.policy, now=app.clock.now())
     await digests(served)
     posted = digest_in(served, "C0ADMINS")
-    assert {"nudge", "reclaim_seat", "open_requests"} <= set(buttons(posted))
+    # Idle seats and the group over budget are there on any day; a member's forecast (with its
+    # Nudge) only once a working day of the month has gone by and while the month has room.
+    expected = {"reclaim_seat", "open_requests"}
+    if any(f.kind == "forecast_overrun" and f.member for f in run.fired):
+        expected.add("nudge")
+    assert expected <= set(buttons(posted))
     [chart] = [f for f in served.emu.files.values() if "C0ADMINS" in f.channels]
     assert chart.content is not None
     assert chart.content.startswith(b"\x89PNG")
