@@ -6,6 +6,7 @@ can stop with a message an operator can act on.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -216,3 +217,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(_error_lines(exc)) from None
     finally:
         _GIVEN_ONLY.reset(token)
+
+
+def load_now_setting() -> Settings:
+    """Only CAPDESK_NOW of the process environment: for what keeps its own settings otherwise
+    (the demo, the standalone Slack emulator) but runs on the same clock as the rest.
+
+    Raises SettingsError naming CAPDESK_NOW if it is unreadable.
+    """
+    return load_settings({"CAPDESK_NOW": os.environ.get("CAPDESK_NOW", "")})

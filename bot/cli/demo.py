@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from bot.bootstrap import StartupError, start_of_clock
 from bot.cli.instants import Instant
 from bot.connectors.sandbox import SANDBOX_ZONE
 from bot.demo import run_demo
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_now_setting
 from workflows.clock import INSTANT_FORMAT, SystemClock
 
 
@@ -36,8 +35,7 @@ def demo(seed: int, at: datetime | None, width: int | None) -> None:
     """Walk through a request, its approval, the applied change and its revert."""
     try:
         # The demo keeps its own database and policy: of your settings it reads only this one.
-        settings = load_settings({"CAPDESK_NOW": os.environ.get("CAPDESK_NOW", "")})
-        start = start_of_clock(settings, SANDBOX_ZONE, at=at) or SystemClock().now()
+        start = start_of_clock(load_now_setting(), SANDBOX_ZONE, at=at) or SystemClock().now()
     except (SettingsError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="capdesk-demo-") as folder:
