@@ -144,13 +144,17 @@ async def test_the_status_button_opens_the_form(served: Served) -> None:
     assert modal.callback_id == "capdesk_request"
 
 
-async def test_the_shortcut_opens_the_form(served: Served) -> None:
+async def shortcut_opens_the_form(served: Served) -> None:
     reply = await served.emu.shortcut(TOM, "request_more")
     assert reply.status == 200
     await served.settle()
     modal = served.emu.open_view_of(TOM)
     assert modal is not None
     assert modal.callback_id == "capdesk_request"
+
+
+async def test_the_shortcut_opens_the_form(served: Served) -> None:
+    await shortcut_opens_the_form(served)
 
 
 class SlowDirectory:
@@ -173,12 +177,7 @@ async def test_the_shortcut_form_is_open_once_settled_even_when_lookups_are_slow
     assert served.runtime.slack is not None
     surface = served.runtime.slack.surface
     monkeypatch.setattr(surface, "directory", SlowDirectory(surface.directory))
-    reply = await served.emu.shortcut(TOM, "request_more")
-    assert reply.status == 200
-    await served.settle()
-    modal = served.emu.open_view_of(TOM)
-    assert modal is not None
-    assert modal.callback_id == "capdesk_request"
+    await shortcut_opens_the_form(served)
 
 
 async def test_a_small_raise_is_approved_by_the_policy(served: Served) -> None:
