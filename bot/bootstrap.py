@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.connectors.sandbox import (
+    SANDBOX_ZONE,
     MemorySandboxState,
     SandboxConnector,
     SandboxOrg,
@@ -25,7 +26,7 @@ from store.migrate import SchemaOutOfDate, ensure_schema
 from store.uow import SqlUnitOfWork, uow_factory
 from workflows.admin import AdminConnector
 from workflows.applying.worker import OperationWorker
-from workflows.clock import Clock, SystemClock
+from workflows.clock import Clock, ManualClock, ShiftedClock, SystemClock, in_zone
 from workflows.policy import Policy, load_policy
 from workflows.sync import Progress, SyncReport, sync
 
@@ -82,26 +83,38 @@ def bootstrap(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
+    at: datetime | None = None,
     connector: AdminConnector | None = None,
     builtin_policy_only: bool = False,
 ) -> Capdesk:
     """Build capdesk from settings (the environment by default).
 
-    `builtin_policy_only` ignores any policy file, for the demo's scripted sandbox story.
+    Without `clock`, the time is `clock_for`'s. `builtin_policy_only` ignores any policy file,
+    for the demo's scripted sandbox story.
     """
     settings = settings or load_settings()
-    clock = clock or SystemClock()
+    on_sandbox = connector is None and settings.admin_backend == "sandbox"
+    # The policy first: a bad file should stop start-up before any database is created.
+    path = None if builtin_policy_only and on_sandbox else settings.policy_path()
+    from_file = load_policy(path) if path is not None else None
+    if clock is None:
+        clock = clock_for(
+            settings, SANDBOX_ZONE if from_file is None else from_file.org.zone, at=at
+        )
     sandbox = None
     if connector is None:
-        if settings.admin_backend == "sandbox":
-            sandbox = generate_org(settings.sandbox_seed, today=clock.now().date())
+        if on_sandbox:
+            # The sandbox's usage is laid out on its own local days.
+            today = clock.now().astimezone(SANDBOX_ZONE).date()
+            sandbox = generate_org(settings.sandbox_seed, today=today)
         else:
             connector = remote_connector(settings)
-    # The policy first: a bad file should stop start-up before any database is created.
-    if builtin_policy_only and sandbox is not None:
+    if from_file is not None:
+        policy = from_file
+    elif sandbox is not None:
         policy = builtin_policy(sandbox)
     else:
-        policy = _policy(settings, sandbox)
+        raise StartupError("CAPDESK_POLICY_FILE: a policy file is needed for a real backend")
     engine = open_engine(settings)
     try:
         ensure_schema(engine)
@@ -128,7 +141,7 @@ def connector_without_store(settings: Settings, *, today: date | None = None) ->
     """
     if settings.admin_backend != "sandbox":
         return remote_connector(settings)
-    day = today or SystemClock().now().date()
+    day = today or clock_for(settings, SANDBOX_ZONE).now().astimezone(SANDBOX_ZONE).date()
     return SandboxConnector(generate_org(settings.sandbox_seed, today=day), MemorySandboxState())
 
 
@@ -159,10 +172,31 @@ def one_line(exc: Exception) -> str:
 _DRIVER_CLASS = re.compile(r"^\([\w.]+\) ")
 
 
-def _policy(settings: Settings, sandbox: SandboxOrg | None) -> Policy:
-    path = settings.policy_path()
-    if path is not None:
-        return load_policy(path)
-    if sandbox is None:
-        raise StartupError("CAPDESK_POLICY_FILE: a policy file is needed for a real backend")
-    return builtin_policy(sandbox)
+def clock_for(settings: Settings, zone: tzinfo, *, at: datetime | None = None) -> Clock:
+    """The clock a process runs on; CAPDESK_NOW is the one way to pin it for all of it.
+
+    `at` (a command's `--at`) is that instant, standing still: the same `--at` gives the same
+    answer. Else CAPDESK_NOW: time starts there and runs on at real speed, so leases, retries
+    and the scheduler still work. Else the real time.
+    """
+    start = start_of_clock(settings, zone, at=at)
+    if start is None:
+        return SystemClock()
+    return ManualClock(start) if at is not None else ShiftedClock(start)
+
+
+def start_of_clock(
+    settings: Settings, zone: tzinfo, *, at: datetime | None = None
+) -> datetime | None:
+    """Where time starts: `at`, else CAPDESK_NOW; None for the real time.
+
+    Either is read on `zone`'s wall clock (the organisation's) unless it carries an offset; a
+    time a DST change skips or repeats stops start-up, naming where it came from.
+    """
+    source, start = ("--at", at) if at is not None else ("CAPDESK_NOW", settings.now)
+    if start is None:
+        return None
+    try:
+        return in_zone(start, zone)
+    except ValueError as exc:
+        raise StartupError(f"{source}: {exc}") from None

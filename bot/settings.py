@@ -7,9 +7,11 @@ can stop with a message an operator can act on.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -17,6 +19,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from workflows.clock import parse_instant
 
 AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
 MicrosoftAppType = Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
@@ -65,6 +69,8 @@ class Settings(BaseSettings):
         3000, validation_alias="CAPDESK_HTTP_PORT"
     )
     sandbox_seed: int = Field(7, validation_alias="CAPDESK_SANDBOX_SEED")
+    now: datetime | None = Field(None, validation_alias="CAPDESK_NOW")
+    """Start this process's clock here (for tests and demos); see `bootstrap.clock_for`."""
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
@@ -133,6 +139,12 @@ class Settings(BaseSettings):
                 "use postgresql:// or sqlite:///"
             ) from None
         return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _instant(cls, value: object) -> object:
+        # Stricter than pydantic's datetime, which takes Unix seconds and more: one way to write.
+        return parse_instant(value) if isinstance(value, str) else value
 
     @field_validator(
         "slack_api_url",
@@ -337,3 +349,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, backend: str | None =
         raise SettingsError(_error_lines(exc)) from None
     finally:
         _GIVEN_ONLY.reset(token)
+
+
+def load_now_setting() -> Settings:
+    """Only CAPDESK_NOW of the process environment: for what keeps its own settings otherwise
+    (the demo, the standalone Slack emulator) but runs on the same clock as the rest.
+
+    Raises SettingsError naming CAPDESK_NOW if it is unreadable.
+    """
+    return load_settings({"CAPDESK_NOW": os.environ.get("CAPDESK_NOW", "")})

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bot.bootstrap import Capdesk
 from bot.cli.context import CliContext
+from bot.cli.instants import at_option
 from bot.console.notifier import ConsoleNotifier
 from bot.presence import delivering_server
 from bot.slack.delivery import deliver_through_slack
@@ -95,6 +96,7 @@ def alerts() -> None:
 
 @alerts.command("run")
 @click.option("--dry-run", is_flag=True, help="Show what would fire; record and send nothing.")
+@at_option
 @click.pass_obj
 def run_command(ctx: CliContext, dry_run: bool) -> None:
     """Evaluate every rule once and print what fires; without --dry-run, deliver it too."""
@@ -125,6 +127,7 @@ def run_command(ctx: CliContext, dry_run: bool) -> None:
     "channel",
     help="Only this channel's digest: `admin`, or a group's name. Default: every digest.",
 )
+@at_option
 @click.pass_obj
 def digest(ctx: CliContext, channel: str | None) -> None:
     """Post the digests now: what fired since the last one, with buttons and a chart."""

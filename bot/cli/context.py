@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from bot.bootstrap import Capdesk, bootstrap, connector_without_store
@@ -17,6 +19,8 @@ class CliContext:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._app: Capdesk | None = None
+        self.at: datetime | None = None
+        """The command's `--at`, set before `app` is first used."""
 
     @property
     def loaded_settings(self) -> Settings | None:
@@ -32,7 +36,7 @@ class CliContext:
     @property
     def app(self) -> Capdesk:
         if self._app is None:
-            self._app = bootstrap(self.settings)
+            self._app = bootstrap(self.settings, at=self.at)
         return self._app
 
     def organisation(self) -> Organisation:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.context import CliContext
+from bot.cli.instants import at_option
 from workflows.model import RequestStatus
 from workflows.money import format_usd
 from workflows.requests.announce import month_start
@@ -91,6 +92,7 @@ def members() -> None:
 @members.command("list")
 @click.option("--group", "group_name", help="Only this group.")
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+@at_option
 @click.pass_obj
 def list_members(ctx: CliContext, group_name: str | None, as_json: bool) -> None:
     """Members with group, tier, cap and month-to-date spend."""

@@ -7,10 +7,10 @@ from typing import get_args
 
 import click
 
-from bot.bootstrap import connector_without_store
+from bot.bootstrap import clock_for, connector_without_store
+from bot.connectors.sandbox import SANDBOX_ZONE
 from bot.settings import AdminBackend, load_settings
 from workflows.admin import backend_groups
-from workflows.clock import SystemClock
 from workflows.policy.starter import starter_policy
 
 
@@ -28,13 +28,15 @@ def init(backend: str | None, at: datetime | None) -> None:
     """
     # Settings and backend failures reach the CLI's error boundary, which names the setting.
     settings = load_settings(backend=backend)
-    today = (at or SystemClock().now()).date()
+    # The day it is dated: --at, else CAPDESK_NOW or the real day in the sandbox's zone.
+    today = at.date() if at is not None else None
     connector = connector_without_store(settings, today=today)
     members = list(connector.list_members())
     source = backend_groups(connector)
     groups = None if source is None else list(source.list_groups())
     try:
-        text = starter_policy(members, groups, backend=connector.name, today=today)
+        dated = today or clock_for(settings, SANDBOX_ZONE).now().astimezone(SANDBOX_ZONE).date()
+        text = starter_policy(members, groups, backend=connector.name, today=dated)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(text, nl=False)

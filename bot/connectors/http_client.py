@@ -328,6 +328,8 @@ def retry_after_header(value: str | None, *, now: datetime | None = None) -> flo
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    # The server dated it by the real clock, so the wait is measured on the real clock too,
+    # not on capdesk's, which CAPDESK_NOW may have moved by days.
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 

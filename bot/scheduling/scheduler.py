@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Capdesk
-from bot.scheduling.crontab import cron_trigger
+from bot.scheduling.crontab import cron_trigger, on_clock
 from bot.scheduling.leadership import Leadership, leadership_for
 from bot.server.readiness import BackendHealth
 from workflows.admin import ConnectorError
@@ -111,7 +111,7 @@ def standard_jobs(
         Job(
             "digest",
             digests,
-            cron_trigger(app.policy.digest.schedule, app.policy.org.zone),
+            on_clock(cron_trigger(app.policy.digest.schedule, app.policy.org.zone), app.clock),
             grace=timedelta(hours=1),
         ),
         Job("request-sweep", requests, every(intervals.requests)),

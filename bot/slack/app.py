@@ -83,6 +83,8 @@ def build_slack(
         wake_outbox=wake_outbox,
         run=run,
     )
+    # Bolt checks X-Slack-Request-Timestamp against the real time, as Slack signs with it:
+    # capdesk's clock (CAPDESK_NOW, a test's) must not widen or shut the five-minute window.
     bolt = AsyncApp(
         client=client,
         signing_secret=signing_secret,

@@ -8,7 +8,6 @@ import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -22,14 +21,14 @@ from bot.settings import load_settings
 from bot.slack.emulator import Message, SlackEmulator
 from store.engine import make_engine
 from store.migrate import upgrade
+from tests.now import NOW
 from tests.postgres import fresh_schema
 from workflows.clock import ManualClock
 
 T = TypeVar("T")
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-# A Monday morning in Berlin, mid-month: business hours, usage to date in the sandbox.
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T0 = NOW
 
 EVE = "eve.novak@example.com"  # embedded; the group posts approvals to #embedded
 DANA = "dana.okafor@example.com"  # owner of embedded
@@ -136,7 +135,8 @@ async def serve(
         database = folder / "capdesk.db"
         shutil.copyfile(synced_store, database)
         url = f"sqlite:///{database}"
-    async with SlackEmulator(seed=7, today=T0.date(), signing_secret=SECRET) as emu:
+    # The workspace and the bot share one clock; signatures keep the real time (Bolt's check).
+    async with SlackEmulator(seed=7, clock=clock, signing_secret=SECRET) as emu:
         settings = load_settings(
             {
                 "CAPDESK_DATABASE_URL": url,

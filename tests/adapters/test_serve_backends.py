@@ -41,7 +41,8 @@ async def test_a_request_approved_in_slack_changes_the_backend(
     (tmp_path / "capdesk.yaml").write_text(POLICY)
     fake: FakeBackend = ORGS[backend]()
     with Served(fake) as server:
-        async with SlackEmulator(seed=7, today=T0.date(), signing_secret=SECRET) as emu:
+        clock = ManualClock(T0)
+        async with SlackEmulator(seed=7, clock=clock, signing_secret=SECRET) as emu:
             for email in (ANA, DANA, EVE):
                 emu.add_user(email)
             settings = load_settings(
@@ -54,7 +55,7 @@ async def test_a_request_approved_in_slack_changes_the_backend(
                     **env_for(backend, server.url),
                 }
             )
-            app = bootstrap(settings, clock=ManualClock(T0))
+            app = bootstrap(settings, clock=clock)
             await asyncio.to_thread(app.ensure_synced)
             runtime = Runtime(app, scheduled=False)
             port = await runtime.start(host="127.0.0.1", port=0)

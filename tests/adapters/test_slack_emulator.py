@@ -117,7 +117,9 @@ def org() -> SandboxOrg:
 
 @pytest.fixture
 async def emu(clock: ManualClock, org: SandboxOrg) -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator(org=org, clock=clock, signing_secret=SECRET) as emulator:
+    async with SlackEmulator(
+        org=org, clock=clock, signing_clock=clock, signing_secret=SECRET
+    ) as emulator:
         yield emulator
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -80,7 +79,8 @@ async def test_missing_headers(served: Served, missing: str) -> None:
 async def test_a_timestamp_301_seconds_old(served: Served) -> None:
     body = command_body(served)
     # Bolt checks the timestamp against the real clock, as it must in production.
-    headers = served.emu.signed_headers(body, timestamp=int(time.time()) - 301)
+    stale = int(served.emu.signing_clock.now().timestamp()) - 301
+    headers = served.emu.signed_headers(body, timestamp=stale)
     await refused(served, body, headers)
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,7 +30,9 @@ from bot.cli.main import cli
 from bot.settings import load_settings
 from store.engine import make_engine
 from store.migrate import head
+from tests.now import AT, NOW, ZONE
 from tests.postgres import fresh_schema
+from workflows.clock import ManualClock
 from workflows.commands import run_command
 from workflows.model import Verdict
 from workflows.requests.deciding import decide
@@ -89,8 +90,11 @@ def sqlite_url(path: Path) -> str:
 
 
 def capdesk(*args: str, env: Mapping[str, str] | None = None) -> Result:
-    """`capdesk ARGS` with these environment variables (wide, so tables are not cut)."""
-    return CliRunner(env={"COLUMNS": "250", **(env or {})}).invoke(cli, list(args))
+    """`capdesk ARGS` with these environment variables (wide, so tables are not cut), at the
+    tests' pinned instant unless `env` says otherwise."""
+    return CliRunner(env={"COLUMNS": "250", "CAPDESK_NOW": AT, **(env or {})}).invoke(
+        cli, list(args)
+    )
 
 
 def ok(result: Result) -> Result:
@@ -199,7 +203,7 @@ def test_sync_twice_gives_the_same_totals(synced: Synced, synced_url: str, tmp_p
 
 
 def _month_to_date_cents(path: Path) -> int:
-    first = datetime.now(ZoneInfo("Europe/Berlin")).date().replace(day=1)
+    first = NOW.astimezone(ZONE).date().replace(day=1)
     with sqlite3.connect(path) as connection:
         (cents,) = connection.execute(
             "SELECT coalesce(sum(spend_cents), 0) FROM usage_daily WHERE day >= ?",
@@ -214,7 +218,9 @@ def test_members_list_on_a_fresh_database_syncs_first(tmp_path: Path) -> None:
     assert not path.exists()
 
     result = ok(
-        capdesk("members", "list", "--json", env={"CAPDESK_DATABASE_URL": sqlite_url(path)})
+        capdesk(
+            "members", "list", "--at", AT, "--json", env={"CAPDESK_DATABASE_URL": sqlite_url(path)}
+        )
     )
 
     people = json.loads(result.stdout)
@@ -243,16 +249,16 @@ def test_members_list_on_a_fresh_database_syncs_first(tmp_path: Path) -> None:
 
 def test_members_list_for_one_group(synced_url: str) -> None:
     env = {"CAPDESK_DATABASE_URL": synced_url}
-    everyone = json.loads(ok(capdesk("members", "list", "--json", env=env)).stdout)
+    everyone = json.loads(ok(capdesk("members", "list", "--at", AT, "--json", env=env)).stdout)
     embedded = [p for p in everyone if p["group"] == "embedded"]
     assert 10 < len(embedded) < len(everyone)
 
     as_json = json.loads(
-        ok(capdesk("members", "list", "--group", "embedded", "--json", env=env)).stdout
+        ok(capdesk("members", "list", "--at", AT, "--group", "embedded", "--json", env=env)).stdout
     )
     assert as_json == embedded
 
-    table = ok(capdesk("members", "list", "--group", "embedded", env=env)).stdout
+    table = ok(capdesk("members", "list", "--at", AT, "--group", "embedded", env=env)).stdout
     assert f"Members (embedded), {len(embedded)}" in table
     rows = table_rows(table)
     assert len(rows) == len(embedded)
@@ -265,7 +271,13 @@ def test_members_list_for_one_group(synced_url: str) -> None:
 
 def test_members_list_for_an_unknown_group_is_a_usage_error(synced_url: str) -> None:
     result = capdesk(
-        "members", "list", "--group", "firmware", env={"CAPDESK_DATABASE_URL": synced_url}
+        "members",
+        "list",
+        "--at",
+        AT,
+        "--group",
+        "firmware",
+        env={"CAPDESK_DATABASE_URL": synced_url},
     )
 
     assert result.exit_code == 2
@@ -293,7 +305,7 @@ def requests_db(synced: Synced, tmp_path_factory: pytest.TempPathFactory) -> Req
     with pytest.MonkeyPatch.context() as mp:
         _clean_environment(mp)
         mp.chdir(folder)
-        app = bootstrap(load_settings({"CAPDESK_DATABASE_URL": url}))
+        app = bootstrap(load_settings({"CAPDESK_DATABASE_URL": url}), clock=ManualClock(NOW))
     now = app.clock.now() - timedelta(minutes=10)
 
     def ask(email: str, command: str, minutes: int) -> int:
@@ -555,13 +567,21 @@ URL_LINE = (
 @pytest.mark.parametrize(
     ("env", "args", "line"),
     [
-        pytest.param({"CAPDESK_HTTP_PORT": "abc"}, ["members", "list"], PORT_LINE, id="port"),
+        pytest.param(
+            {"CAPDESK_HTTP_PORT": "abc"}, ["members", "list", "--at", AT], PORT_LINE, id="port"
+        ),
         pytest.param({"CAPDESK_HTTP_PORT": "abc"}, ["sync"], PORT_LINE, id="port-sync"),
         pytest.param(
-            {"CAPDESK_ADMIN_BACKEND": "anthropic"}, ["members", "list"], KEY_LINE, id="no-key"
+            {"CAPDESK_ADMIN_BACKEND": "anthropic"},
+            ["members", "list", "--at", AT],
+            KEY_LINE,
+            id="no-key",
         ),
         pytest.param(
-            {"CAPDESK_DATABASE_URL": "mysql://x"}, ["members", "list"], URL_LINE, id="mysql"
+            {"CAPDESK_DATABASE_URL": "mysql://x"},
+            ["members", "list", "--at", AT],
+            URL_LINE,
+            id="mysql",
         ),
         pytest.param(
             {"CAPDESK_DATABASE_URL": "mysql://x"}, ["db", "upgrade"], URL_LINE, id="mysql-db"
@@ -585,7 +605,11 @@ def test_a_bad_setting_stops_with_one_line_naming_it(
 
 def test_a_password_in_a_bad_database_url_is_not_shown() -> None:
     result = capdesk(
-        "members", "list", env={"CAPDESK_DATABASE_URL": "mysql://capdesk:hunter2@db/capdesk"}
+        "members",
+        "list",
+        "--at",
+        AT,
+        env={"CAPDESK_DATABASE_URL": "mysql://capdesk:hunter2@db/capdesk"},
     )
 
     assert result.exit_code == 1
@@ -597,7 +621,7 @@ def test_a_password_in_a_bad_database_url_is_not_shown() -> None:
 def test_a_bad_setting_in_dot_env_is_named_too(workdir: Path) -> None:
     (workdir / ".env").write_text("CAPDESK_HTTP_PORT=abc\n", encoding="utf-8")
 
-    result = capdesk("members", "list")
+    result = capdesk("members", "list", "--at", AT)
 
     assert result.exit_code == 1
     assert result.stderr == f"Error: {PORT_LINE}\n"
@@ -611,7 +635,9 @@ def test_a_malformed_capdesk_yaml_stops_with_every_error_and_its_path(workdir: P
     )
     (workdir / "capdesk.yaml").write_text(broken, encoding="utf-8")
 
-    result = capdesk("members", "list", env={"CAPDESK_DATABASE_URL": sqlite_url(workdir / "x.db")})
+    result = capdesk(
+        "members", "list", "--at", AT, env={"CAPDESK_DATABASE_URL": sqlite_url(workdir / "x.db")}
+    )
 
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -647,7 +673,7 @@ def test_the_installed_script_exits_non_zero_with_one_line(workdir: Path) -> Non
         if not name.startswith(_OUTSIDE) and name not in _TERMINAL
     }
     done = subprocess.run(
-        [str(script), "members", "list"],
+        [str(script), "members", "list", "--at", AT],
         cwd=workdir,
         env={**env, "CAPDESK_HTTP_PORT": "abc"},
         capture_output=True,

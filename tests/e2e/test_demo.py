@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,10 @@ import bot.demo
 from bot.cli.main import cli
 from store.engine import make_engine
 
-AT = "2026-11-23T09:30"
+AT = "2026-11-23T10:30"  # read in the sandbox org's timezone, Europe/Berlin
 ARGS = ["demo", "--at", AT, "--width", "120"]
+# The same instant with its offset: the same story.
+ARGS_UTC = ["demo", "--at", "2026-11-23T09:30Z", "--width", "120"]
 
 # Settings and terminal variables of the person running the tests must not reach the demo.
 _OUTSIDE = ("CAPDESK_", "SLACK_", "MICROSOFT_", "ANTHROPIC_", "LITELLM_")
@@ -175,7 +178,7 @@ def test_the_demo_runs_cleanly_and_tells_ten_steps(demo_run: DemoRun) -> None:
     assert sorted(steps) == list(range(1, 11))
     banner = opening.panels[0].body
     assert "capdesk demo · sandbox org (seed 7): 121 people in 5 groups" in banner
-    assert "Mon 23 Nov 2026 10:30 CET" in banner  # 09:30 UTC told in the org's time zone
+    assert "Mon 23 Nov 2026 10:30 CET" in banner  # --at is the org's wall clock
     assert max(len(line) for line in demo_run.output.splitlines()) <= 120
 
 
@@ -412,15 +415,17 @@ def _installed_capdesk() -> Path:
 
 
 def test_the_installed_script_tells_the_same_story_again(demo_run: DemoRun, tmp_path: Path) -> None:
-    """Same `--at`, same transcript: in another process, with another hash seed."""
+    """The same instant, here with its UTC offset, tells the same story: in another process,
+    with another hash seed, and whatever CAPDESK_NOW says."""
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(_OUTSIDE) and name not in _TERMINAL
     }
     env["PYTHONHASHSEED"] = "12345"
+    env["CAPDESK_NOW"] = "2027-03-28T03:30"  # --at wins
     done = subprocess.run(
-        [str(_installed_capdesk()), *ARGS],
+        [str(_installed_capdesk()), *ARGS_UTC],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -433,3 +438,68 @@ def test_the_installed_script_tells_the_same_story_again(demo_run: DemoRun, tmp_
     assert done.stderr == ""
     assert done.stdout == demo_run.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Where the story would start, recorded instead of telling it."""
+    _clean_environment(monkeypatch)
+    starts: list[datetime] = []
+
+    def record(console: Console, *, start: datetime, **kwargs: Any) -> None:
+        starts.append(start)
+
+    monkeypatch.setattr(bot.cli.demo, "run_demo", record)
+    return starts
+
+
+def test_without_at_the_story_starts_at_capdesk_now(started: list[datetime]) -> None:
+    result = CliRunner(env={"CAPDESK_NOW": "2026-12-01T08:30"}).invoke(cli, ["demo"])
+
+    assert result.exit_code == 0, result.output
+    assert started == [datetime(2026, 12, 1, 7, 30, tzinfo=UTC)]  # 08:30 in Berlin
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "line"),
+    [
+        pytest.param(
+            {},
+            ["--at", "2027-03-28T02:30"],
+            "Error: --at: 2027-03-28T02:30 does not exist in Europe/Berlin (the clocks go"
+            " forward then); write it with an offset, e.g. 2027-03-28T02:30+01:00",
+            id="skipped-at",
+        ),
+        pytest.param(
+            {"CAPDESK_NOW": "2026-10-25T02:30"},
+            [],
+            "Error: CAPDESK_NOW: 2026-10-25T02:30 happens twice in Europe/Berlin (the clocks go"
+            " back then); write it with an offset: 2026-10-25T02:30+02:00 or"
+            " 2026-10-25T02:30+01:00",
+            id="repeated-now",
+        ),
+        pytest.param(
+            {"CAPDESK_NOW": "next monday"},
+            [],
+            "Error: CAPDESK_NOW: must be YYYY-MM-DDTHH:MM in the organisation's timezone, or with"
+            " an offset: 2026-12-01T08:30+01:00, got 'next monday'",
+            id="unreadable-now",
+        ),
+    ],
+)
+def test_a_time_that_cannot_be_told_stops_with_one_line(
+    started: list[datetime], env: dict[str, str], args: list[str], line: str
+) -> None:
+    result = CliRunner(env=env).invoke(cli, ["demo", *args])
+
+    assert result.exit_code == 1
+    assert result.stderr == line + "\n"
+    assert started == []
+
+
+def test_an_unreadable_at_is_a_usage_error(started: list[datetime]) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--at", "2026-11-23 10:30"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--at': '2026-11-23 10:30': must be YYYY-MM-DDTHH:MM" in result.stderr
+    assert started == []

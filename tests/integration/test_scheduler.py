@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from store.engine import make_engine
 from tests.fakes import FakeConnector, FakeNotifier
 from tests.integration.test_alert_store import NOW, POLICY, _scenario
 from tests.integration.world import Org
-from workflows.clock import ManualClock
+from workflows.clock import ManualClock, ShiftedClock
 
 LEADER_JOBS = {
     "usage-sync",
@@ -83,6 +84,26 @@ def test_every_job_coalesces_has_a_grace_time_and_the_digest_follows_the_policy(
 
     expected = SoleLeader if org.dialect == "sqlite" else AdvisoryLock
     assert isinstance(leadership_for(org.engine), expected)
+    asyncio.run(scenario())
+
+
+def test_the_digest_fires_by_capdesks_clock_when_capdesk_now_moved_it(org: Org) -> None:
+    # APScheduler reads the wall clock; here it says 17:00 on 5 May 2031, while capdesk's
+    # clock started at 08:00 in Berlin on Tuesday 31 March 2026, an hour before the digest.
+    wall = datetime(2031, 5, 5, 17, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 31, 8, 0, tzinfo=POLICY.org.zone)
+    app = dataclasses.replace(_app(org), clock=ShiftedClock(start, real=ManualClock(wall)))
+
+    async def scenario() -> None:
+        scheduler = build_scheduler(app, notifier=FakeNotifier(), leadership=SoleLeader())
+        trigger = scheduler.job_options("digest")["trigger"]
+        first = trigger.get_next_fire_time(None, wall)
+        assert first == wall + timedelta(hours=1)
+        second = trigger.get_next_fire_time(first, first)
+        assert second == first + timedelta(days=1)  # Wednesday's, at 09:00 on capdesk's clock
+        interval = scheduler.job_options("alert-rules")["trigger"]
+        assert isinstance(interval, IntervalTrigger)  # every 15 minutes is the same on any clock
+
     asyncio.run(scenario())
 
 

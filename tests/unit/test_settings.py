@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,7 @@ def test_defaults_follow_the_spec() -> None:
     assert settings.anthropic_email_members is False
     assert settings.litellm_base_url is None
     assert settings.admin_url is None
+    assert settings.now is None  # the real time
 
 
 def test_values_are_read_by_their_variable_names() -> None:
@@ -76,6 +78,16 @@ def test_values_are_read_by_their_variable_names() -> None:
     assert settings.litellm_master_key is not None
     assert settings.litellm_master_key.get_secret_value() == "sk-master"
     assert settings.microsoft_app_type == "MultiTenant"
+
+
+def test_capdesk_now_keeps_an_offset_and_leaves_a_bare_time_to_the_org_timezone() -> None:
+    assert load_settings({"CAPDESK_NOW": "2026-12-01T08:30"}).now == datetime(2026, 12, 1, 8, 30)
+    assert load_settings({"CAPDESK_NOW": "2026-12-01T07:30Z"}).now == datetime(
+        2026, 12, 1, 7, 30, tzinfo=UTC
+    )
+    offset = load_settings({"CAPDESK_NOW": "2026-12-01T08:30+01:00"}).now
+    assert offset is not None
+    assert offset.utcoffset() == timedelta(hours=1)
 
 
 def test_an_empty_value_counts_as_unset() -> None:
@@ -129,6 +141,20 @@ def test_given_values_replace_the_process_environment(monkeypatch: pytest.Monkey
             {"SLACK_API_URL": "localhost:3000/api/"},
             "SLACK_API_URL: must be a URL starting with http:// or https://,"
             " got 'localhost:3000/api/'",
+        ),
+        (
+            {"CAPDESK_NOW": "1796117400"},  # pydantic alone would take Unix seconds
+            "CAPDESK_NOW: must be YYYY-MM-DDTHH:MM in the organisation's timezone,"
+            " or with an offset: 2026-12-01T08:30+01:00, got '1796117400'",
+        ),
+        (
+            {"CAPDESK_NOW": "2026-12-01 08:30"},
+            "CAPDESK_NOW: must be YYYY-MM-DDTHH:MM in the organisation's timezone,"
+            " or with an offset: 2026-12-01T08:30+01:00, got '2026-12-01 08:30'",
+        ),
+        (
+            {"CAPDESK_NOW": "2026-11-31T08:30"},
+            "CAPDESK_NOW: must be a real date and time, got '2026-11-31T08:30'",
         ),
         (
             {"CAPDESK_ADMIN_BACKEND": "anthropic"},

@@ -10,12 +10,17 @@ import argparse
 import asyncio
 import contextlib
 
+from bot.bootstrap import StartupError, clock_for
+from bot.connectors.sandbox import SANDBOX_ZONE
+from bot.settings import SettingsError, load_now_setting
 from bot.slack.emulator.server import DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET, SlackEmulator
+from workflows.clock import Clock
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, clock: Clock) -> None:
     emulator = SlackEmulator(
         seed=args.seed,
+        clock=clock,
         port=args.port,
         signing_secret=args.signing_secret,
         bot_token=args.bot_token,
@@ -35,8 +40,14 @@ def main() -> None:
     parser.add_argument("--signing-secret", default=DEFAULT_SIGNING_SECRET)
     parser.add_argument("--bot-token", default=DEFAULT_BOT_TOKEN)
     parser.add_argument("--request-url", help="the bot's Slack request URL")
+    args = parser.parse_args()
+    try:
+        # On the bot's clock when CAPDESK_NOW pins it, so both tell the same day.
+        clock = clock_for(load_now_setting(), SANDBOX_ZONE)
+    except (SettingsError, StartupError) as exc:
+        parser.error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(parser.parse_args()))
+        asyncio.run(_serve(args, clock))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ class Sender(BotClient):
         self._now = now
 
     def signed_headers(self, body: bytes, *, timestamp: int | str | None = None) -> dict[str, str]:
-        """Signature headers for `body`, stamped now (by the injected clock) unless told."""
+        """Signature headers for `body`, stamped now (by the signing clock) unless told."""
         stamp = int(self._now().timestamp()) if timestamp is None else timestamp
         return signed_headers(self.signing_secret, body, stamp)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.connectors.sandbox import SandboxOrg, generate_org
+from bot.connectors.sandbox import SANDBOX_ZONE, SandboxOrg, generate_org
 from bot.emulation.channels import policy_channels
 from bot.emulation.client import Service
 from bot.slack.emulator import limits, payloads
@@ -54,8 +54,9 @@ class SlackEmulator(Service):
     """A Slack workspace for the bot: `async with SlackEmulator(...) as emu:`.
 
     `request_url` is where the bot receives Slack's requests (e.g.
-    "http://127.0.0.1:3000/slack/events"); it may be set after construction. `clock` stamps
-    message timestamps, trigger ids (valid 3 s by it) and request signatures.
+    "http://127.0.0.1:3000/slack/events"); it may be set after construction. `clock` tells the
+    workspace's time: message timestamps, event times, trigger ids (valid 3 s by it), the
+    sandbox org's day. `signing_clock` stamps request signatures: the real time by default.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class SlackEmulator(Service):
         seed: int = 7,
         today: date | None = None,
         clock: Clock | None = None,
+        signing_clock: Clock | None = None,
         signing_secret: str = DEFAULT_SIGNING_SECRET,
         bot_token: str = DEFAULT_BOT_TOKEN,
         request_url: str | None = None,
@@ -75,7 +77,9 @@ class SlackEmulator(Service):
         ack_timeout: float = 3.0,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
-        self.org = org or generate_org(seed, today=today or self.clock.now().date())
+        self.org = org or generate_org(
+            seed, today=today or self.clock.now().astimezone(SANDBOX_ZONE).date()
+        )
         self.bot_token = bot_token
         self.directory = Directory(self.org, tz=tz)
         self.state = WorkspaceState(
@@ -91,9 +95,13 @@ class SlackEmulator(Service):
             upload_url=lambda token: f"{self.base_url}/upload/v1/{token}",
         )
         self._responder = Responder(self.state, self._methods)
+        # Slack signs with the real time, and Bolt checks X-Slack-Request-Timestamp against
+        # time.time() (five minutes either way), not against capdesk's clock: a workspace
+        # whose day is pinned elsewhere (CAPDESK_NOW, a test's clock) must still sign as of now.
+        self.signing_clock: Clock = signing_clock or SystemClock()
         self._sender = Sender(
             signing_secret=signing_secret,
-            now=self.clock.now,
+            now=self.signing_clock.now,
             ack_timeout=ack_timeout,
             request_url=request_url,
         )
@@ -429,7 +437,7 @@ class SlackEmulator(Service):
         return await self._sender.send_json(payloads.url_verification(challenge))
 
     def signed_headers(self, body: bytes, *, timestamp: int | str | None = None) -> dict[str, str]:
-        """Valid signature headers for `body` (stamped now by the clock unless told)."""
+        """Valid signature headers for `body` (stamped now by `signing_clock` unless told)."""
         return self._sender.signed_headers(body, timestamp=timestamp)
 
     async def send_raw(self, body: bytes | str, headers: Mapping[str, str]) -> Reply:

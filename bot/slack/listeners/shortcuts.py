@@ -19,14 +19,20 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
 
     @bolt.shortcut(SHORTCUT)
     async def request_more(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Open the form; its trigger expires in 3 seconds, so this is not deferred."""
+        """Acknowledge, then open the form at once: its trigger expires in 3 seconds."""
         await ack()
-        trigger_id = body["trigger_id"]
-        email = await surface.directory.email_of(body["user"]["id"])
-        if email is None:
-            view = result_modal(title=UNKNOWN_PERSON.title, text=UNKNOWN_PERSON.text)
-            await surface.client.views_open(trigger_id=trigger_id, view=view)
-            return
-        await open_request_form(
-            surface, trigger_id=trigger_id, email=email, kind=RequestKind.CAP_INCREASE
-        )
+        # Bolt runs what follows an ack in a task of its own that nobody waits for: in the
+        # background set, shutdown lets the form open and `settle()` knows when it has.
+        surface.background.spawn(_open_form(surface, body), name="shortcut")
+
+
+async def _open_form(surface: Surface, body: dict[str, Any]) -> None:
+    trigger_id = body["trigger_id"]
+    email = await surface.directory.email_of(body["user"]["id"])
+    if email is None:
+        view = result_modal(title=UNKNOWN_PERSON.title, text=UNKNOWN_PERSON.text)
+        await surface.client.views_open(trigger_id=trigger_id, view=view)
+        return
+    await open_request_form(
+        surface, trigger_id=trigger_id, email=email, kind=RequestKind.CAP_INCREASE
+    )

@@ -86,6 +86,7 @@ async def open_playground(
     secret = secrets.token_hex(16)
     emulator = SlackEmulator(
         org=app.sandbox,
+        clock=app.clock,
         signing_secret=secret,
         bot_token=token,
         channels=channel_names(app.policy),
