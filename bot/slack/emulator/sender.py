@@ -110,7 +110,11 @@ class Sender:
         started = time.perf_counter()
         try:
             async with self._session.post(
-                self.request_url, data=data, headers={"User-Agent": USER_AGENT, **headers}
+                self.request_url,
+                data=data,
+                headers={"User-Agent": USER_AGENT, **headers},
+                # Without this aiohttp would add a content type of its own to a body sent bare.
+                skip_auto_headers=() if _has_content_type(headers) else ("Content-Type",),
             ) as response:
                 text = await response.text()
                 return Reply(
@@ -123,6 +127,10 @@ class Sender:
             raise AckTimeout(
                 f"no answer from {self.request_url} within the ack timeout"
             ) from timeout
+
+
+def _has_content_type(headers: Mapping[str, str]) -> bool:
+    return any(name.lower() == "content-type" for name in headers)
 
 
 def _parse(text: str, content_type: str) -> Any:
