@@ -50,9 +50,10 @@ async def test_the_same_click_delivered_twice_decides_once(served: Served) -> No
         (sam_card.channel, sam_card.ts): 1,
         (lea_card.channel, lea_card.ts): 1,
     }
+    # One click, one answer: the copy with the same trigger_id is not answered a second time.
     answers = [text_of(e) for e in served.emu.ephemerals_for(SAM)]
     assert sum("You approved" in a for a in answers) == 1
-    assert sum("already approved by Sam Ortiz" in a for a in answers) == 1
+    assert len(answers) == 1, answers
 
 
 async def test_approve_and_deny_at_the_same_moment(served: Served) -> None:

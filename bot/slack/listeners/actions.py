@@ -46,7 +46,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
 
 
 async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, Any]) -> None:
-    trigger_id = body.get("trigger_id", "")
+    trigger_id = body["trigger_id"]
     on_home = (body.get("view") or {}).get("type") == "home"
 
     async def answer(message: Message) -> None:
@@ -72,8 +72,10 @@ async def _act(
     answer: Callable[[Message], Awaitable[None]],
 ) -> None:
     user_id = body["user"]["id"]
-    trigger_id = body.get("trigger_id", "")
+    trigger_id = body["trigger_id"]
     on_home = (body.get("view") or {}).get("type") == "home"
+    if await surface.replayed(trigger_id, "button click"):
+        return
     email = await surface.directory.email_of(user_id)
     if email is None:
         await answer(UNKNOWN_PERSON)

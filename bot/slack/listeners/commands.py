@@ -32,7 +32,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
                 surface,
                 user_id=command["user_id"],
                 text=command.get("text") or "",
-                trigger_id=command.get("trigger_id") or "",
+                trigger_id=command["trigger_id"],
                 response_url=command["response_url"],
             ),
             name="slash command",
@@ -55,6 +55,8 @@ async def _run(
 async def _command(
     surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
 ) -> None:
+    if await surface.replayed(trigger_id, "slash command"):
+        return
     email = await surface.directory.email_of(user_id)
     if email is None:
         await surface.reply(response_url, UNKNOWN_PERSON)

@@ -105,10 +105,14 @@ async def _answer(
     """Do a submission's work and answer Slack with its outcome; True when it was done.
 
     The answer is what `work` returns (nothing closes the form), or the refusal next to the
-    field `field` picks.
+    field `field` picks. A submission handled before (the same trigger_id) closes the form
+    and is not acted on again.
     """
     try:
         with _failure_as_refusal():
+            if await surface.replayed(body["trigger_id"], "form submission"):
+                await ack()
+                return False
             answer = await work()
     except Refusal as exc:
         await ack(response_action="errors", errors={field(exc): str(exc)[:150]})
