@@ -51,6 +51,28 @@ def _already(uow: UnitOfWork, request: Request, policy: Policy) -> Refusal:
     return Refusal(f"Request {request.ref} is already {state}; there is nothing left to decide.")
 
 
+def _check_decider(uow: UnitOfWork, policy: Policy, request: Request, actor: str) -> None:
+    if actor == request.requester:
+        raise Refusal("You can't decide on your own request; its approvers will.")
+    if not may_decide(policy, actor, request):
+        raise Refusal(
+            f"Only the owners of {request.group} or an admin can decide on {request.ref}."
+        )
+    if request.status is not RequestStatus.PENDING:
+        raise _already(uow, request, policy)
+
+
+def decidable(uow: UnitOfWork, policy: Policy, *, request_id: int, actor: str) -> Request:
+    """The request `actor` is about to decide on, before a form asks them for a reason;
+    raises the Refusal `decide` would, so nobody fills in a form only to be refused."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise Refusal(f"There is no request #{request_id}.")
+        _check_decider(uow, policy, request, actor.lower())
+        return request
+
+
 def decide(
     uow: UnitOfWork,
     policy: Policy,
@@ -65,14 +87,7 @@ def decide(
     actor = actor.lower()
     with uow:
         request = _load(uow, request_id)
-        if actor == request.requester:
-            raise Refusal("You can't decide on your own request; its approvers will.")
-        if not may_decide(policy, actor, request):
-            raise Refusal(
-                f"Only the owners of {request.group} or an admin can decide on {request.ref}."
-            )
-        if request.status is not RequestStatus.PENDING:
-            raise _already(uow, request, policy)
+        _check_decider(uow, policy, request, actor)
         note = " ".join(note.split())[:500] if note else None
         if verdict is Verdict.DENY:
             request = _deny(uow, policy, request, actor=actor, now=now, note=note)

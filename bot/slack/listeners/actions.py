@@ -23,7 +23,7 @@ from bot.slack.home import publish_home
 from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
 from workflows.alerts.forms import suggested_request
-from workflows.clicks import Click, press
+from workflows.clicks import Click, button_value, id_of, press
 from workflows.errors import Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Request, RequestKind
@@ -81,13 +81,12 @@ async def _act(
         await answer(UNKNOWN_PERSON)
         return
     verb = Verb(action["action_id"])
-    value = str(action.get("value") or "")
     try:
+        value = button_value(str(action.get("value") or ""))
         if verb is Verb.DENY:
-            if not value.isdigit() or not await open_deny_form(
-                surface, trigger_id=trigger_id, request_id=int(value)
-            ):
-                raise Refusal("This request no longer exists.")
+            await open_deny_form(
+                surface, trigger_id=trigger_id, actor=email, request_id=id_of(value)
+            )
             return
         if verb in (Verb.REQUEST_MORE, Verb.EXTEND, Verb.RAISE_CAP):
             await _open_form(surface, verb=verb, value=value, email=email, trigger_id=trigger_id)
@@ -143,7 +142,5 @@ def _suggested(surface: Surface, email: str) -> RequestDraft | None:
 
 
 def _request(surface: Surface, value: str) -> Request | None:
-    if not value.isdigit():
-        return None
     with surface.app.uow() as uow:
-        return uow.requests.get(int(value))
+        return uow.requests.get(id_of(value))
