@@ -51,6 +51,7 @@ def list_requests(ctx: CliContext, status: str | None, as_json: bool) -> None:
     """Requests, newest first."""
     app = ctx.app
     zone = app.policy.org.zone
+    now = app.clock.now()
     with app.uow() as uow:
         found = uow.requests.list(status=RequestStatus(status) if status else None)
     rows = [
@@ -62,10 +63,12 @@ def list_requests(ctx: CliContext, status: str | None, as_json: bool) -> None:
             "what": what(r),
             "ends_at": r.ends_at.isoformat()
             if r.ends_at and as_json
-            else (local_stamp(r.ends_at, zone) if r.ends_at else None),
+            else (local_stamp(r.ends_at, zone, now=now) if r.ends_at else None),
             "status": r.status.value,
             "reason": r.reason,
-            "created_at": r.created_at.isoformat() if as_json else local_stamp(r.created_at, zone),
+            "created_at": r.created_at.isoformat()
+            if as_json
+            else local_stamp(r.created_at, zone, now=now),
             "decided_by": r.decided_by,
         }
         for r in found

@@ -38,6 +38,7 @@ from workflows.policy.model import (
     Policy,
 )
 from workflows.ports import UnitOfWork
+from workflows.timefmt import day_label
 
 KIND_ORDER = ("cap_near", "after_hours_spike", "group_budget", "forecast_overrun", "idle_seat")
 """Most urgent first: people about to be stopped, possible misuse, money, forecasts, waste."""
@@ -245,10 +246,6 @@ def _forecast(
     return firings
 
 
-def _day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
-
-
 def spell(last_active: date) -> str:
     """The idle spell a seat is in, named by its last active day."""
     return last_active.isoformat()
@@ -274,6 +271,7 @@ def _idle(
     for m, days in idle:
         assert m.last_active is not None
         name = spell(m.last_active)
+        since = day_label(m.last_active, today=moment.today)
         seen = done[m.email]
         figures = {"days": days, "since": m.last_active.isoformat(), "name": m.name}
         reclaim_action = Action(
@@ -284,7 +282,7 @@ def _idle(
                 rule=rule,
                 subject=m.email,
                 period=f"{name}/{WARN}",
-                summary=f"{m.name}: idle for {days} days, since {_day(m.last_active)}",
+                summary=f"{m.name}: idle for {days} days, since {since}",
                 urgency=days / rule.reclaim_after_days,
                 group=m.group,
                 member=m.email,
@@ -304,7 +302,7 @@ def _idle(
                 rule=rule,
                 subject=m.email,
                 period=f"{name}/{RECLAIM}",
-                summary=f"{m.name}: idle for {days} days, since {_day(m.last_active)}"
+                summary=f"{m.name}: idle for {days} days, since {since}"
                 + (" — reclaimed by the policy" if rule.auto else " — past the time to reclaim"),
                 urgency=days / rule.reclaim_after_days,
                 group=m.group,
@@ -343,12 +341,17 @@ def _after_hours(
         if any(abs(spike.hour - hour) < gap for hour in earlier if hour != spike.hour):
             continue
         earlier.append(spike.hour)
-        firings.append(_spike(policy, rule, spike, spend))
+        firings.append(_spike(policy, rule, spike, spend, today=moment.today))
     return firings
 
 
 def _spike(
-    policy: Policy, rule: AfterHoursSpikeRule, spike: HourSpike, min_spend: int | None
+    policy: Policy,
+    rule: AfterHoursSpikeRule,
+    spike: HourSpike,
+    min_spend: int | None,
+    *,
+    today: date,
 ) -> Firing:
     local = spike.hour.astimezone(policy.org.zone)
     ratios = []
@@ -361,7 +364,7 @@ def _spike(
         subject=spike.email,
         period=hour_key(spike.hour),
         summary=f"{spike.name}: {spike.commands} commands, {format_usd(spike.spend_cents)}"
-        f" at {local:%H:%M} on {_day(local.date())}",
+        f" at {local:%H:%M} on {day_label(local.date(), today=today)}",
         urgency=max(ratios, default=1.0),
         group=spike.group,
         member=spike.email,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from workflows.alerts.rules import RECLAIM, Firing
 from workflows.messages import Action, Message, Progress, Verb
 from workflows.model import RequestKind
 from workflows.money import format_usd
+from workflows.timefmt import day_label
 
 HEADINGS = {
     "cap_near": "Near their cap",
@@ -36,14 +36,16 @@ def keep_or_release(email: str) -> tuple[Action, ...]:
     )
 
 
-def _day(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day:%a} {day.day} {day:%b}"
+def to_member(firing: Firing, *, today: date) -> Message | None:
+    """The direct message to the member a firing is about, or None when there is nothing to say.
 
-
-def to_member(firing: Firing, zone: ZoneInfo) -> Message | None:
-    """The direct message to the member a firing is about, or None when there is nothing to say."""
+    `today` is the org's local day, against which days are written with or without a year.
+    """
     f = firing.figures
+
+    def day(iso: str) -> str:
+        return day_label(date.fromisoformat(iso), today=today)
+
     if firing.kind == "cap_near":
         return Message(
             kind="alert_cap_near",
@@ -73,7 +75,7 @@ def to_member(firing: Firing, zone: ZoneInfo) -> Message | None:
         return Message(
             kind="alert_idle_seat",
             title="Do you still need your AI-assistant seat?",
-            text=f"You haven't used it for {f['days']} days (since {_day(f['since'])}). "
+            text=f"You haven't used it for {f['days']} days (since {day(f['since'])}). "
             "Seats cost money whether they are used or not; release it if you can do without.",
             actions=keep_or_release(firing.subject),
         )
@@ -82,7 +84,7 @@ def to_member(firing: Firing, zone: ZoneInfo) -> Message | None:
             kind="alert_after_hours",
             title="Heavy use outside business hours on your seat",
             text=f"{f['commands']} commands ({format_usd(f['spent'])}) in the hour from"
-            f" {f['hour'][11:16]} on {_day(f['hour'][:10])}. If that wasn't you, tell an admin"
+            f" {f['hour'][11:16]} on {day(f['hour'][:10])}. If that wasn't you, tell an admin"
             " at once.",
         )
     return None

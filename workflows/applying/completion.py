@@ -102,7 +102,7 @@ def _applied(
             )
     member = uow.members.get(done.requester)
     if member is not None:
-        tell(uow, done.requester, texts.applied(done, member, policy.org.zone), now)
+        tell(uow, done.requester, texts.applied(done, member, policy.org.zone, now=now), now)
 
 
 def _reverted(

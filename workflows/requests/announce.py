@@ -64,6 +64,7 @@ def card(
         spent_cents=uow.usage.spend_since(requester.email, month_start(now, policy)),
         asked_before=uow.requests.count_of(requester.email) - 1,
         zone=policy.org.zone,
+        now=now,
         status=status,
         open_=open_,
     )

@@ -83,4 +83,4 @@ def _ask(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> No
         uow, policy, request, card(uow, policy, request, requester, now), people=people, now=now
     )
     names = [name_of(uow, p) for p in people]
-    tell(uow, request.requester, texts.request_sent(request, names, policy.org.zone), now)
+    tell(uow, request.requester, texts.request_sent(request, names, policy.org.zone, now=now), now)

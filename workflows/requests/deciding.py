@@ -308,4 +308,4 @@ def close_cards(
             now,
         )
     if tell_requester:
-        tell(uow, request.requester, texts.outcome(request, verb, by, zone, note), now)
+        tell(uow, request.requester, texts.outcome(request, verb, by, zone, note, now=now), now)

@@ -25,9 +25,11 @@ def what(request: Request) -> str:
     return f"{request.target_tier} seat (now {request.tier_before})"
 
 
-def lasting(request: Request, zone: ZoneInfo) -> str:
-    """`until Sun 6 Dec` or `permanent`."""
-    return "permanent" if request.ends_at is None else f"until {last_day(request.ends_at, zone)}"
+def lasting(request: Request, zone: ZoneInfo, *, now: datetime) -> str:
+    """`until Sun 6 Dec` (`until Fri 31 Dec 2027` in another year) or `permanent`."""
+    if request.ends_at is None:
+        return "permanent"
+    return f"until {last_day(request.ends_at, zone, now=now)}"
 
 
 def _title(request: Request, name: str) -> str:
@@ -36,7 +38,9 @@ def _title(request: Request, name: str) -> str:
     return f"{name} asks for a {request.target_tier} seat"
 
 
-def request_sent(request: Request, approvers: list[str], zone: ZoneInfo) -> Message:
+def request_sent(
+    request: Request, approvers: list[str], zone: ZoneInfo, *, now: datetime
+) -> Message:
     """To the requester: the request is with these people."""
     return Message(
         kind="request_sent",
@@ -44,7 +48,7 @@ def request_sent(request: Request, approvers: list[str], zone: ZoneInfo) -> Mess
         text=f"{' or '.join(approvers)} will decide. You'll hear back here.",
         facts=(
             Fact(label="What", value=what(request)),
-            Fact(label="For", value=lasting(request, zone)),
+            Fact(label="For", value=lasting(request, zone, now=now)),
             Fact(label="Reason", value=request.reason),
         ),
         actions=(Action(verb=Verb.CANCEL, label="Cancel request", value=str(request.id)),),
@@ -58,6 +62,7 @@ def approval_card(
     spent_cents: int,
     asked_before: int,
     zone: ZoneInfo,
+    now: datetime,
     status: str = "",
     open_: bool = True,
 ) -> Message:
@@ -75,7 +80,7 @@ def approval_card(
         text=f"Request {request.ref} · {request.group} · {requester.tier} seat",
         facts=(
             Fact(label="What", value=what(request)),
-            Fact(label="For", value=lasting(request, zone)),
+            Fact(label="For", value=lasting(request, zone, now=now)),
             Fact(label="Reason", value=request.reason),
             Fact(label="Asked before", value=asked),
         ),
@@ -93,7 +98,9 @@ def decided_status(verb: str, by: str, at: datetime, zone: ZoneInfo, note: str |
     return f"{line}: {note}" if note else line
 
 
-def outcome(request: Request, verb: str, by: str, zone: ZoneInfo, note: str | None) -> Message:
+def outcome(
+    request: Request, verb: str, by: str, zone: ZoneInfo, note: str | None, *, now: datetime
+) -> Message:
     """To the requester: what became of the request."""
     text = {
         "Approved": "It is being applied now; I'll tell you when it's in force.",
@@ -109,7 +116,7 @@ def outcome(request: Request, verb: str, by: str, zone: ZoneInfo, note: str | No
         title=f"Request {request.ref} {verb.lower()}" + (f" by {by}" if by else ""),
         text=text,
         facts=tuple(facts),
-        footer=local_stamp(request.decided_at or request.updated_at, zone),
+        footer=local_stamp(request.decided_at or request.updated_at, zone, now=now),
     )
 
 
@@ -132,7 +139,7 @@ def escalation_status(waited: timedelta) -> str:
     return f"Escalated to the admins: no decision for {int(waited.total_seconds() // 3600)}h"
 
 
-def applied(request: Request, member: Member, zone: ZoneInfo) -> Message:
+def applied(request: Request, member: Member, zone: ZoneInfo, *, now: datetime) -> Message:
     """To the requester: the change is in force."""
     now_is = (
         f"Your monthly cap is now {format_usd(member.cap_cents)}"
@@ -142,7 +149,7 @@ def applied(request: Request, member: Member, zone: ZoneInfo) -> Message:
     return Message(
         kind="request_applied",
         title=f"Request {request.ref} is in force",
-        text=f"{now_is}, {lasting(request, zone)}.",
+        text=f"{now_is}, {lasting(request, zone, now=now)}.",
     )
 
 
@@ -161,11 +168,11 @@ def reverted(request: Request, member: Member) -> Message:
     )
 
 
-def grant_ending(request: Request, ends_at: datetime, zone: ZoneInfo) -> Message:
+def grant_ending(request: Request, ends_at: datetime, zone: ZoneInfo, *, now: datetime) -> Message:
     """To the member, a day before: the grant ends soon; ask for an extension if needed."""
     return Message(
         kind="grant_ending",
-        title=f"Your {what(request).split(' (')[0]} ends {local_stamp(ends_at, zone)}",
+        title=f"Your {what(request).split(' (')[0]} ends {local_stamp(ends_at, zone, now=now)}",
         text="If you still need it, ask for an extension before then.",
         actions=(Action(verb=Verb.EXTEND, label="Ask for an extension", value=str(request.id)),),
     )

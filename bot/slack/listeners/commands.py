@@ -70,7 +70,12 @@ async def _command(
                 surface, trigger_id=trigger_id, email=email, kind=_FORM_WORDS[bare]
             )
             return
-        command = parse_command(text, now=now, zone=app.policy.org.zone)
+        command = parse_command(
+            text,
+            now=now,
+            zone=app.policy.org.zone,
+            longest_days=app.policy.requests.max_duration_days,
+        )
         if isinstance(command, RequestDraft) and not command.reason.strip():
             # No reason given: the form asks for it, with what was typed already filled in.
             await open_request_form(
