@@ -25,6 +25,12 @@ async def pending_card(served: Served) -> tuple[Message, Message]:
     return served.dm(SAM)[-1], served.dm(LEA)[-1]
 
 
+def sent_message(served: Served) -> tuple[str, str]:
+    """Tom's "Request #1 sent" message, which is updated with the decision too."""
+    [sent] = [m for m in served.dm(TOM) if "Request #1 sent" in text_of(m)]
+    return (sent.channel, sent.ts)
+
+
 def updates_per_message(served: Served) -> Counter[tuple[str, str]]:
     return Counter(
         (call.params["channel"], call.params["ts"])
@@ -49,6 +55,7 @@ async def test_the_same_click_delivered_twice_decides_once(served: Served) -> No
     assert updates_per_message(served) == {
         (sam_card.channel, sam_card.ts): 1,
         (lea_card.channel, lea_card.ts): 1,
+        sent_message(served): 1,
     }
     # One click, one answer: the copy with the same trigger_id is not answered a second time.
     answers = [text_of(e) for e in served.emu.ephemerals_for(SAM)]
@@ -76,6 +83,7 @@ async def test_approve_and_deny_at_the_same_moment(served: Served) -> None:
     assert updates_per_message(served) == {
         (sam_card.channel, sam_card.ts): 1,
         (lea_card.channel, lea_card.ts): 1,
+        sent_message(served): 1,
     }
     if status == "denied":
         loser = served.emu.last_ephemeral_for(SAM)

@@ -20,7 +20,14 @@ from workflows.model import (
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
-from workflows.requests.announce import card, name_of, tell, update_cards
+from workflows.requests.announce import (
+    card,
+    decider_name,
+    name_of,
+    tell,
+    update_cards,
+    update_request_sent,
+)
 from workflows.requests.approvers import may_decide
 from workflows.requests.moves import move
 from workflows.requests.sources import is_native
@@ -43,9 +50,7 @@ def _already(uow: UnitOfWork, request: Request, policy: Policy) -> Refusal:
     # Past approval, `decided_by` is still the approver: say what they did, not "applied by".
     state = "approved" if request.status in _PAST_APPROVAL else request.status.value
     if request.decided_by and request.decided_at:
-        by = (
-            "the policy" if request.decided_by == POLICY_ACTOR else name_of(uow, request.decided_by)
-        )
+        by = decider_name(uow, request.decided_by)
         when = local_time(request.decided_at, policy.org.zone)
         return Refusal(f"Request {request.ref} was already {state} by {by} at {when}.")
     return Refusal(f"Request {request.ref} is already {state}; there is nothing left to decide.")
@@ -187,8 +192,9 @@ def approve_in(
     if actor == POLICY_ACTOR:
         uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note))
     uow.operations.add(operation_for(uow, approved, now))
-    by = "the policy" if actor == POLICY_ACTOR else name_of(uow, actor)
-    close_cards(uow, policy, approved, verb="Approved", by=by, now=now, note=note)
+    close_cards(
+        uow, policy, approved, verb="Approved", by=decider_name(uow, actor), now=now, note=note
+    )
     return approved
 
 
@@ -292,7 +298,8 @@ def close_cards(
     note: str | None,
     tell_requester: bool = True,
 ) -> None:
-    """Update every approval card to the outcome (buttons gone) and tell the requester."""
+    """Update every approval card and the requester's "Request #N sent" message to the
+    outcome (buttons gone), and tell the requester."""
     zone = policy.org.zone
     requester = uow.members.get(request.requester)
     if requester is not None:
@@ -307,5 +314,6 @@ def close_cards(
             card(uow, policy, request, requester, now, status=status, open_=False),
             now,
         )
+    update_request_sent(uow, policy, request, now)
     if tell_requester:
         tell(uow, request.requester, texts.outcome(request, verb, by, zone, note, now=now), now)

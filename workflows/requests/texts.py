@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.messages import Action, Fact, Message, Progress, Verb
-from workflows.model import Member, Operation, Request, RequestKind
+from workflows.model import Member, Operation, Request, RequestKind, RequestStatus
 from workflows.money import format_usd
 from workflows.timefmt import last_day, local_stamp, local_time
 
@@ -14,6 +14,11 @@ from workflows.timefmt import last_day, local_stamp, local_time
 def approval_thread(request_id: int) -> str:
     """The thread key shared by every copy of a request's approval message."""
     return f"approval:{request_id}"
+
+
+def sent_thread(request_id: int) -> str:
+    """The thread key of the requester's "Request #N sent" message."""
+    return f"request-sent:{request_id}"
 
 
 def what(request: Request) -> str:
@@ -38,21 +43,55 @@ def _title(request: Request, name: str) -> str:
     return f"{name} asks for a {request.target_tier} seat"
 
 
+def _asked(request: Request, zone: ZoneInfo, now: datetime) -> tuple[Fact, ...]:
+    return (
+        Fact(label="What", value=what(request)),
+        Fact(label="For", value=lasting(request, zone, now=now)),
+        Fact(label="Reason", value=request.reason),
+    )
+
+
 def request_sent(
     request: Request, approvers: list[str], zone: ZoneInfo, *, now: datetime
 ) -> Message:
-    """To the requester: the request is with these people."""
+    """To the requester: the request is with these people, and can be cancelled meanwhile."""
     return Message(
         kind="request_sent",
         title=f"Request {request.ref} sent",
         text=f"{' or '.join(approvers)} will decide. You'll hear back here.",
-        facts=(
-            Fact(label="What", value=what(request)),
-            Fact(label="For", value=lasting(request, zone, now=now)),
-            Fact(label="Reason", value=request.reason),
-        ),
+        facts=_asked(request, zone, now),
         actions=(Action(verb=Verb.CANCEL, label="Cancel request", value=str(request.id)),),
     )
+
+
+def request_settled(request: Request, status: str, zone: ZoneInfo, *, now: datetime) -> Message:
+    """The "Request #N sent" message once the request left pending: its outcome, no Cancel."""
+    return Message(
+        kind="request_sent",
+        title=f"Request {request.ref} sent",
+        text=status,
+        facts=_asked(request, zone, now),
+    )
+
+
+def outcome_line(request: Request, by: str, zone: ZoneInfo, *, now: datetime) -> str:
+    """Where a request that left pending stands, in one line: `Approved by Dana Okafor at
+    14:02 · in force since Mon 23 Nov 14:03`. `by` names the decider."""
+    decided = request.decided_at or request.updated_at
+    if request.status is RequestStatus.EXPIRED:
+        return f"Expired at {local_time(decided, zone)}: nobody decided in time"
+    verb = {RequestStatus.DENIED: "Denied", RequestStatus.CANCELLED: "Cancelled"}.get(
+        request.status, "Approved"
+    )
+    line = decided_status(verb, by, decided, zone, request.decision_note)
+    since = local_stamp(request.updated_at, zone, now=now)
+    if request.status is RequestStatus.APPLIED:
+        return f"{line} · in force since {since}"
+    if request.status is RequestStatus.FAILED:
+        return f"{line} · not applied yet; the admins are on it"
+    if request.status is RequestStatus.REVERTED:
+        return f"{line} · ended {since}"
+    return line
 
 
 def approval_card(
