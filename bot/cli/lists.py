@@ -11,7 +11,7 @@ from rich.table import Table
 
 from bot.cli.context import CliContext
 from workflows.model import RequestStatus
-from workflows.money import format_usd
+from workflows.money import format_usd, percent_of
 from workflows.requests.announce import month_start
 from workflows.requests.texts import what
 from workflows.timefmt import local_stamp
@@ -122,7 +122,7 @@ def list_members(ctx: CliContext, group_name: str | None, as_json: bool) -> None
                 "tier": m.tier,
                 "cap_usd": m.cap_cents / 100 if as_json else format_usd(m.cap_cents),
                 "spent_usd": spent / 100 if as_json else format_usd(spent),
-                "used_pct": round(100 * spent / m.cap_cents) if m.cap_cents else None,
+                "used_pct": percent_of(spent, m.cap_cents) if m.cap_cents else None,
                 "active": m.active,
             }
         )

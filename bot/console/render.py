@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workflows.messages import Action, Chart, Fact, Message, Outgoing, Progress, Section
-from workflows.money import format_usd
+from workflows.money import format_usd, percent_of
 
 BAR_WIDTH = 20
 
@@ -83,7 +83,7 @@ def _bar(progress: Progress) -> Text:
     bar = Text(f"{progress.label}  ")
     if progress.limit_cents <= 0:
         return bar.append(f"{format_usd(progress.used_cents)}, no limit")
-    percent = progress.used_cents * 100 // progress.limit_cents
+    percent = percent_of(progress.used_cents, progress.limit_cents)
     filled = max(0, min(BAR_WIDTH, progress.used_cents * BAR_WIDTH // progress.limit_cents))
     colour = "red" if percent >= 100 else "yellow" if percent >= 85 else "green"
     bar.append("█" * filled, style=colour)

@@ -45,7 +45,7 @@ from bot.slack.limits import (
     text_size,
 )
 from workflows.messages import Action, Fact, Message, Progress, Section
-from workflows.money import format_usd
+from workflows.money import format_usd, percent_of
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def progress_line(progress: Progress) -> str:
     head = f"*{label}*\n" if label else ""
     if progress.limit_cents <= 0:
         return f"{head}{format_usd(progress.used_cents)}, no limit"
-    percent = progress.used_cents * 100 // progress.limit_cents
+    percent = percent_of(progress.used_cents, progress.limit_cents)
     filled = max(0, min(BAR_WIDTH, progress.used_cents * BAR_WIDTH // progress.limit_cents))
     bar = "▓" * filled + "░" * (BAR_WIDTH - filled)
     return f"{head}`{bar}` {percent}% of {format_usd(progress.limit_cents)}"

@@ -27,7 +27,7 @@ from workflows.alerts.records import (
     Standings,
 )
 from workflows.messages import Action, Verb
-from workflows.money import cents_from_usd, format_usd
+from workflows.money import cents_from_usd, format_usd, percent_of
 from workflows.policy.model import (
     AfterHoursSpikeRule,
     AlertRule,
@@ -147,7 +147,7 @@ def _standings(uow: UnitOfWork, policy: Policy, moment: Moment, *, group_totals:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{part * 100 / whole:.0f}%" if whole else "—"
+    return f"{percent_of(part, whole)}%" if whole else "—"
 
 
 def _cap_near(rule: CapNearRule, members: Sequence[MemberStanding], moment: Moment) -> list[Firing]:

@@ -7,7 +7,7 @@ from datetime import date
 from workflows.alerts.rules import RECLAIM, Firing
 from workflows.messages import Action, Message, Progress, Verb
 from workflows.model import RequestKind
-from workflows.money import format_usd
+from workflows.money import format_usd, percent_of
 from workflows.timefmt import day_label
 
 HEADINGS = {
@@ -49,7 +49,7 @@ def to_member(firing: Firing, *, today: date) -> Message | None:
     if firing.kind == "cap_near":
         return Message(
             kind="alert_cap_near",
-            title=f"You've used {f['spent'] * 100 // f['cap']}% of your monthly cap",
+            title=f"You've used {percent_of(f['spent'], f['cap'])}% of your monthly cap",
             text=f"{format_usd(f['spent'])} of {format_usd(f['cap'])} so far this month. "
             "If you need more before the month ends, ask now: your approvers get it at once.",
             progress=Progress(
