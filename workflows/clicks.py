@@ -14,7 +14,7 @@ from typing import Protocol
 
 from workflows.alerts import clicks as alert_clicks
 from workflows.applying.admin_actions import confirm_manual, retry_operation
-from workflows.errors import Refusal
+from workflows.errors import INVALID_BUTTON, Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Verdict
 from workflows.policy import Policy
@@ -44,8 +44,6 @@ MAX_VALUE = 2000
 """The longest value a button may carry (Slack's limit; capdesk's own are far shorter)."""
 _MAX_ID_DIGITS = 18
 """Ids are 64-bit integers in the store."""
-
-INVALID_BUTTON = "This button is not valid: it is not one capdesk made, so nothing was done."
 
 
 def button_value(value: str) -> str:

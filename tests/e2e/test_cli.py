@@ -228,7 +228,9 @@ def test_members_list_on_a_fresh_database_syncs_first(tmp_path: Path) -> None:
         assert person["tier"] in {"standard", "premium"}
         assert person["cap_usd"] > 0
         assert person["spent_usd"] >= 0
-        assert person["used_pct"] == round(100 * person["spent_usd"] / person["cap_usd"])
+        # Rounded down, as everywhere (workflows.money.percent_of).
+        spent, cap = round(person["spent_usd"] * 100), round(person["cap_usd"] * 100)
+        assert person["used_pct"] == spent * 100 // cap
     eve = next(p for p in people if p["email"] == EVE)
     assert (eve["name"], eve["group"], eve["tier"], eve["cap_usd"]) == (
         "Eve Novak",

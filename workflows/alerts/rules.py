@@ -19,6 +19,7 @@ from typing import Any
 
 from workflows.alerts.calendar import after_hours_starts, local_today, month_key, month_start
 from workflows.alerts.forecast import Projection, month_projection
+from workflows.alerts.nudges import nudge_value
 from workflows.alerts.records import (
     GroupStanding,
     HourSpike,
@@ -200,10 +201,11 @@ def _forecast(
     projection = moment.projection
     if not projection.ready:
         return []
+    factor = projection.factor
     firings = []
     for m in members:
-        projected = projection.project(m.spent_cents)
-        if m.cap_cents > 0 and m.spent_cents * projection.factor > m.cap_cents:
+        projected = round(m.spent_cents * factor)
+        if m.cap_cents > 0 and m.spent_cents * factor > m.cap_cents:
             firings.append(
                 Firing(
                     rule=rule,
@@ -214,7 +216,7 @@ def _forecast(
                     urgency=projected / m.cap_cents,
                     group=m.group,
                     member=m.email,
-                    action=Action(verb=Verb.NUDGE, label="Nudge", value=m.email),
+                    action=Action(verb=Verb.NUDGE, label="Nudge", value=nudge_value(m.email)),
                     figures={
                         "spent": m.spent_cents,
                         "cap": m.cap_cents,
@@ -224,8 +226,8 @@ def _forecast(
                 )
             )
     for g in groups:
-        projected = projection.project(g.spent_cents)
-        if g.budget_cents > 0 and g.spent_cents * projection.factor > g.budget_cents:
+        projected = round(g.spent_cents * factor)
+        if g.budget_cents > 0 and g.spent_cents * factor > g.budget_cents:
             firings.append(
                 Firing(
                     rule=rule,
@@ -368,7 +370,9 @@ def _spike(
         urgency=max(ratios, default=1.0),
         group=spike.group,
         member=spike.email,
-        action=Action(verb=Verb.NUDGE, label="Nudge", value=spike.email),
+        action=Action(
+            verb=Verb.NUDGE, label="Nudge", value=nudge_value(spike.email, hour=spike.hour)
+        ),
         figures={
             "commands": spike.commands,
             "spent": spike.spend_cents,

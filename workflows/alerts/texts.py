@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from workflows.alerts.forecast import NOT_YET
 from workflows.alerts.rules import RECLAIM, Firing
 from workflows.messages import Action, Message, Progress, Verb
 from workflows.model import RequestKind
 from workflows.money import format_usd, percent_of
+from workflows.policy.model import OrgSettings
 from workflows.timefmt import day_label
 
 HEADINGS = {
@@ -98,4 +100,48 @@ def alert_card(firing: Firing) -> Message:
         title=f"{heading}: {firing.summary}",
         text=f"Rule {firing.rule.id}.",
         actions=() if firing.action is None else (firing.action,),
+    )
+
+
+def spend_note(by: str, *, spent: int, projected: int | None, cap: int) -> Message:
+    """The nudge about the month's spend: where it stands and, when it can, where it heads."""
+    outlook = (
+        f"it is too early to say where the month ends ({NOT_YET})"
+        if projected is None
+        else f"you are on course for {format_usd(projected)}"
+    )
+    return Message(
+        kind="nudge",
+        title="A look at your AI-assistant usage",
+        text=f"{by} asked me to check in with you: you've spent {format_usd(spent)} this month"
+        f" against your {format_usd(cap)} cap, and {outlook}. If you need more, ask;"
+        " if something runs that shouldn't, stop it.",
+        progress=Progress(label="Spent this month", used_cents=spent, limit_cents=cap),
+        actions=(request_more(),),
+    )
+
+
+def after_hours_note(
+    by: str,
+    *,
+    hour: datetime,
+    commands: int | None,
+    spent: int | None,
+    org: OrgSettings,
+    today: date,
+) -> Message:
+    """The nudge about an after-hours spike: which hour, and how much, if still on record."""
+    local = hour.astimezone(org.zone)
+    when = f"the hour from {local:%H:%M} on {day_label(local.date(), today=today)}"
+    what = (
+        f"{commands} commands ({format_usd(spent)}) in {when}"
+        if commands is not None and spent is not None
+        else f"the use in {when}"
+    )
+    return Message(
+        kind="nudge",
+        title="About heavy use of your seat outside business hours",
+        text=f"{by} asked me to check in with you about {what}, outside business hours. If that"
+        " was you, there is nothing to do; if it wasn't, tell an admin at once, as someone else"
+        " may be using your seat.",
     )
