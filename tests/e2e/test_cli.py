@@ -389,6 +389,24 @@ def test_requests_list_as_json(requests_db: Requests) -> None:
     assert datetime.fromisoformat(eve["ends_at"]) - datetime.fromisoformat(
         eve["created_at"]
     ) == timedelta(days=14)
+    # The sentence's parts, as fields: kind, amounts, caps, until, state, who decided and when.
+    assert (eve["amount_usd"], eve["cap_before_usd"], eve["cap_after_usd"]) == (150, 85, 235)
+    assert (eve["tier_before"], eve["tier_after"], eve["status"]) == ("standard", None, "pending")
+    assert eve["until"] == (
+        (datetime.fromisoformat(eve["ends_at"]) - timedelta(microseconds=1))
+        .astimezone(ZoneInfo("Europe/Berlin"))
+        .date()
+        .isoformat()
+    )
+    assert (eve["decided_by"], eve["decided_at"], eve["decision_note"]) == (None, None, None)
+    tom = by_id[requests_db.denied]
+    assert (tom["amount_usd"], tom["cap_before_usd"], tom["cap_after_usd"]) == (None, None, None)
+    assert (tom["tier_before"], tom["tier_after"]) == ("standard", "premium")
+    assert tom["decision_note"] == "Use the shared profiling seat"
+    assert datetime.fromisoformat(tom["decided_at"]) > datetime.fromisoformat(tom["created_at"])
+    ravi = by_id[requests_db.approved]
+    assert (ravi["amount_usd"], ravi["decided_by"]) == (20, "policy")
+    assert ravi["decided_at"] == ravi["created_at"]
 
 
 def test_requests_list_with_an_unknown_status_is_a_usage_error(requests_db: Requests) -> None:
