@@ -129,12 +129,17 @@ def _nudge(uow: FakeUnitOfWork, policy: Policy, value: str, at: datetime = NOW) 
     return note.outgoing.message.text
 
 
-def test_a_nudge_on_an_after_hours_alert_is_about_that_hour() -> None:
-    policy = org_policy(rules=[AFTER_HOURS], org={"timezone": "Europe/Berlin"})
+def _after_hours() -> tuple[Policy, FakeUnitOfWork]:
+    """The after-hours rule, and Alice's 72 commands at 22:00 on Thursday."""
     uow = _uow()
     with uow:
         uow.usage.replace_hourly([HourlyUsage(ALICE, SPIKE, 540, 72)])
         uow.commit()
+    return org_policy(rules=[AFTER_HOURS], org={"timezone": "Europe/Berlin"}), uow
+
+
+def test_a_nudge_on_an_after_hours_alert_is_about_that_hour() -> None:
+    policy, uow = _after_hours()
     text = _nudge(uow, policy, _nudge_value(uow, policy, "after-hours"))
     assert text.startswith(
         "Ana Admin asked me to check in with you about 72 commands ($5.40) in the hour from"
@@ -172,11 +177,7 @@ def test_a_nudge_value_capdesk_did_not_write_is_an_invalid_button(value: str) ->
 
 
 def test_one_nudge_a_day_on_each_topic() -> None:
-    policy = org_policy(rules=[AFTER_HOURS], org={"timezone": "Europe/Berlin"})
-    uow = _uow()
-    with uow:
-        uow.usage.replace_hourly([HourlyUsage(ALICE, SPIKE, 540, 72)])
-        uow.commit()
+    policy, uow = _after_hours()
     spike = _nudge_value(uow, policy, "after-hours")
     assert _click(uow, ANA, Verb.NUDGE, spike) == "Nudged Alice Wong"
     assert _click(uow, DANA, Verb.NUDGE, spike) == "Alice Wong was nudged today already"
