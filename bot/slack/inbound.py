@@ -25,8 +25,9 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 MAX_AGE = 5 * 60
 """Seconds a signature stays good (Slack's own window, and Bolt's)."""
-MAX_TRIGGER_ID = 150
-"""Slack's trigger ids are about 50 characters; the store keeps ids of up to 200."""
+MAX_ID = 150
+"""Slack's trigger ids are about 50 characters and its event ids about 10; the store keeps the
+ids it has seen, up to 200 characters."""
 
 _EVENT_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
 # Interactions that carry a trigger_id (docs.slack.dev, "Interaction payloads").
@@ -91,6 +92,8 @@ def _envelope(body: dict[str, Any]) -> dict[str, Any]:
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise BadBody("an event_callback without an event object")
+        if not _is_id(body.get("event_id", "Ev")):
+            raise BadBody("an event_callback whose event_id is not one Slack makes")
     return body
 
 
@@ -135,8 +138,12 @@ def _interaction(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trigger_id(value: object) -> None:
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_TRIGGER_ID:
+    if not _is_id(value):
         raise BadBody("no trigger_id, or not one Slack makes")
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID
 
 
 def _shown(value: object) -> str:

@@ -154,6 +154,12 @@ BROKEN: dict[str, Callable[[Served], tuple[bytes, str | None]]] = {
         b'{"type": "event_callback", "event": []}',
         "application/json",
     ),
+    "an event with a 100 kB event_id": lambda s: (
+        json.dumps(
+            {"type": "event_callback", "event_id": "E" * 100_000, "event": {"type": "x"}}
+        ).encode(),
+        "application/json",
+    ),
     "a click without actions": lambda s: (
         form(payload=json.dumps(interaction(s, actions=[]))),
         FORM,
