@@ -304,7 +304,8 @@ def test_builtin_policy_has_one_group_over_90_percent_of_budget(seed: int, today
     spent = month_to_date(org)
     used = {g.name: sum(spent[m] for m in g.members) / (g.budget_cents or 1) for g in policy.groups}
     assert [name for name, share in used.items() if share >= 0.90] == ["software"], used
-    assert used["software"] < 1.0
+    # Near its budget early in the month; late in it, over, so it is on course to overrun.
+    assert used["software"] < (1.0 if today.day < 25 else 1.1)
 
 
 def test_budgets_are_set_as_a_person_would_and_stay_put_all_month() -> None:

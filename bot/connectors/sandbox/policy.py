@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.connectors.sandbox.connector import SANDBOX_TIERS
 from bot.connectors.sandbox.org import DEFAULT_CAP_CENTS, GROUPS, SandboxOrg
+from bot.connectors.sandbox.usage import ORG_SETTINGS
 from workflows.policy import Policy
 
 _MAX_CAP_USD = {"software": 600}
@@ -51,11 +52,7 @@ def builtin_policy(org: SandboxOrg) -> Policy:
     """Groups, owners, caps, budgets and the alert rules of SPEC section 4, for `org`."""
     return Policy.model_validate(
         {
-            "org": {
-                "timezone": "Europe/Berlin",
-                "business_hours": "08:00-20:00",
-                "currency": "USD",
-            },
+            "org": ORG_SETTINGS,
             "admins": list(org.admins),
             "admin_channel": {"slack": "C0ADMINS", "teams": "19:admins@thread.tacv2"},
             "seat_tiers": list(SANDBOX_TIERS),

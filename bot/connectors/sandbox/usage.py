@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from workflows.admin import DailyUsage, HourlyUsage
+from workflows.alerts.forecast import month_projection
+from workflows.policy.model import OrgSettings
 
 if TYPE_CHECKING:
     from bot.connectors.sandbox.org import SandboxPerson
 
 HISTORY_DAYS = 60
 HOURLY_DAYS = 14
-ZONE = ZoneInfo("Europe/Berlin")
+ORG_SETTINGS = {"timezone": "Europe/Berlin", "business_hours": "08:00-20:00", "currency": "USD"}
+"""The sandbox org's `org:` settings (its built-in policy has the same)."""
+ZONE = ZoneInfo(ORG_SETTINGS["timezone"])
 
 # The share of their monthly cap people typically spend: software heavy, project management light.
 _CAP_SHARE: Mapping[str, tuple[float, float]] = MappingProxyType(
@@ -58,8 +62,11 @@ _LUNCH_HOUR = 12
 _ORDINARY_CEILING = 0.80
 # Local hours outside 08:00-20:00 that exist exactly once on every day, DST changes included.
 _NIGHT_HOURS = (21, 22, 23, 0, 1, 5, 6)
-# The share of its budget the story group has spent by today: past the 90 % budget rule.
+# The share of its budget the story group has spent by today: past the 90 % budget rule...
 _NEAR_BUDGET = (0.92, 0.97)
+# ...and at least enough to be on course for this much of it, so the forecast rule has
+# something to show late in the month too, when little of it is left to project.
+_ON_COURSE_FOR = 1.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +181,9 @@ def _into_budget(
     calendar: _Calendar,
     keep: Collection[str],
 ) -> None:
-    """Shape the group's month so it has spent 92-97 % of its budget by today.
+    """Shape the group's month so it has spent 92-97 % of its budget by today, and enough to
+    be on course for more than all of it by the month end whenever a forecast can be made
+    (late in a month, that is more than the budget itself).
 
     The people in `keep` (exempt, near their cap, idle) keep their month; the others share
     the rest in proportion to their caps, each below the ordinary ceiling.
@@ -184,7 +193,11 @@ def _into_budget(
     def spent(email: str) -> int:
         return sum(cents for at, (_, cents) in activity[email].items() if at >= month_start)
 
-    target = round(budget_cents * rng.uniform(*_NEAR_BUDGET))
+    # The forecast's factor shrinks as the day goes by: the one at its end holds all day.
+    tonight = datetime.combine(calendar.today, time(23, 59, 59), ZONE)
+    projection = month_projection(tonight, OrgSettings.model_validate(ORG_SETTINGS))
+    on_course = budget_cents * _ON_COURSE_FOR / projection.factor if projection.ready else 0
+    target = round(max(budget_cents * rng.uniform(*_NEAR_BUDGET), on_course))
     free = [p for p in members if p.email not in keep]
     rest = target - sum(spent(p.email) for p in members if p.email in keep)
     weights = {p.email: p.cap_cents * rng.uniform(0.8, 1.2) for p in free}
