@@ -28,7 +28,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The sandbox at `AT`, printing to what rich would take for an 80-column terminal."""
 
     def pinned(settings: Settings, **kwargs: Any) -> Capdesk:
-        return bootstrap(settings, clock=ManualClock(AT), **kwargs)
+        return bootstrap(settings, **{**kwargs, "clock": ManualClock(AT)})
 
     monkeypatch.setattr(bot.cli.context, "bootstrap", pinned)
     return {"CAPDESK_DATABASE_URL": sqlite_url(tmp_path / "capdesk.db"), "COLUMNS": "80"}
