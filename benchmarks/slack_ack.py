@@ -14,9 +14,11 @@ What runs, all on this machine:
 
 Set-up (untimed): Tom asks for a raise and Sam approves it, so the store holds a decided request.
 The load is then the `block_actions` payload of Sam's Approve button on that card, signed as
-Slack signs it: capdesk acks at once, then in the background resolves the user, loads the
-request, refuses ("already approved by Sam Ortiz") and answers through the `response_url`,
-so the measured acks compete with that work for the CPU, as they would in production.
+Slack signs it, each with a trigger_id of its own as Slack gives every click (capdesk would
+take a repeated one for a replay and skip its work): capdesk acks at once, then in the
+background records the trigger id, resolves the user, loads the request, refuses ("already
+approved by Sam Ortiz") and answers through the `response_url`, so the measured acks compete
+with that work for the CPU, as they would in production.
 
 `--clients` concurrent clients each send requests back to back until `--requests` have been
 sent; the first `--warmup` of each server are not counted. Latency is measured in this
@@ -56,6 +58,8 @@ from bot.slack.emulator import SlackEmulator
 
 SECRET = "bench-signing-secret"
 TOM, SAM = "tom.becker@example.com", "sam.ortiz@example.com"
+TRIGGER = "TRIGGER-ID"
+"""Stands for the trigger_id in the load's body; each request gets a fresh one."""
 
 BARE_APP = """
 import gc, re, sys
@@ -124,7 +128,8 @@ def rss_mib(pid: int) -> float:
 
 
 async def load(url: str, body: str, *, requests: int, clients: int) -> list[float]:
-    """Send `requests` signed copies of `body` from `clients` concurrent clients."""
+    """Send `requests` signed copies of `body` from `clients` concurrent clients, each with a
+    trigger_id of its own in place of `TRIGGER`."""
     signer = SignatureVerifier(SECRET)
     latencies: list[float] = []
     sent = 0
@@ -135,13 +140,14 @@ async def load(url: str, body: str, *, requests: int, clients: int) -> list[floa
         while sent < requests:
             sent += 1
             stamp = str(int(time.time()))
+            click = body.replace(TRIGGER, f"{stamp}.{os.getpid()}{sent}.{sent:032x}")
             headers = {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=body),
+                "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=click),
             }
             started = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
+            async with session.post(url, data=click, headers=headers) as response:
                 await response.read()
                 statuses[response.status] = statuses.get(response.status, 0) + 1
             latencies.append(time.perf_counter() - started)
@@ -207,6 +213,7 @@ async def main(args: argparse.Namespace) -> None:
             payload = emu.block_actions(SAM, card, "approve")
             await emu.send_interaction(payload)
 
+            payload["trigger_id"] = TRIGGER
             body = "payload=" + quote(json.dumps(payload), safe="")
             figures = {}
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))

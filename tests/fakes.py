@@ -1177,7 +1177,12 @@ class World:
         return self.clock.advance(delta)
 
     def draft(self, text: str) -> RequestDraft:
-        command = parse_command(text, now=self.now, zone=self.policy.org.zone)
+        command = parse_command(
+            text,
+            now=self.now,
+            zone=self.policy.org.zone,
+            longest_days=self.policy.requests.max_duration_days,
+        )
         assert isinstance(command, RequestDraft), command
         return command
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from workflows.alerts import clicks as alert_clicks
 from workflows.applying.admin_actions import confirm_manual, retry_operation
-from workflows.errors import Refusal
+from workflows.errors import INVALID_BUTTON, Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Verdict
 from workflows.policy import Policy
@@ -40,9 +40,23 @@ class ClickHandler(Protocol):
     ) -> Message: ...
 
 
-def _id(value: str) -> int:
-    if not value.isdigit():
-        raise Refusal("This button no longer points at anything I know.")
+MAX_VALUE = 2000
+"""The longest value a button may carry (Slack's limit; capdesk's own are far shorter)."""
+_MAX_ID_DIGITS = 18
+"""Ids are 64-bit integers in the store."""
+
+
+def button_value(value: str) -> str:
+    """A button's value as capdesk wrote it; Refusal for one it cannot have written."""
+    if len(value) > MAX_VALUE or not value.isprintable():
+        raise Refusal(INVALID_BUTTON)
+    return value
+
+
+def id_of(value: str) -> int:
+    """The id a button carries (a request's, an operation's); Refusal for anything else."""
+    if not (value.isascii() and value.isdecimal() and len(value) <= _MAX_ID_DIGITS):
+        raise Refusal(INVALID_BUTTON)
     return int(value)
 
 
@@ -51,7 +65,7 @@ def _decide(verdict: Verdict) -> ClickHandler:
         request = decide(
             uow_factory(),
             policy,
-            request_id=_id(click.value),
+            request_id=id_of(click.value),
             actor=click.actor,
             verdict=verdict,
             now=click.now,
@@ -65,21 +79,21 @@ def _decide(verdict: Verdict) -> ClickHandler:
 
 def _cancel(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
     request = cancel(
-        uow_factory(), policy, request_id=_id(click.value), actor=click.actor, now=click.now
+        uow_factory(), policy, request_id=id_of(click.value), actor=click.actor, now=click.now
     )
     return Message(kind="cancelled", title=f"Request {request.ref} cancelled", text=what(request))
 
 
 def _confirm(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
     operation = confirm_manual(
-        uow_factory(), policy, operation_id=_id(click.value), actor=click.actor, now=click.now
+        uow_factory(), policy, operation_id=id_of(click.value), actor=click.actor, now=click.now
     )
     return Message(kind="manual_done", title=f"Marked task #{operation.id} as done")
 
 
 def _retry(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
     operation = retry_operation(
-        uow_factory(), policy, operation_id=_id(click.value), actor=click.actor, now=click.now
+        uow_factory(), policy, operation_id=id_of(click.value), actor=click.actor, now=click.now
     )
     return Message(kind="retrying", title=f"Trying change #{operation.id} again")
 
@@ -100,6 +114,7 @@ HANDLERS: dict[Verb, ClickHandler] = {
 
 def press(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
     """Act on a click; raises Refusal (a sentence for the person) when it cannot be done."""
+    button_value(click.value)
     handler = HANDLERS.get(click.verb)
     if handler is None:
         raise Refusal("That button opens a form; there is nothing to do with a plain click.")

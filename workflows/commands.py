@@ -33,7 +33,9 @@ def run_command(
     uow_factory: Callable[[], UnitOfWork], policy: Policy, *, email: str, text: str, now: datetime
 ) -> Message:
     """Run one command; raises Refusal (a sentence for the person) when it cannot be done."""
-    command = parse_command(text, now=now, zone=policy.org.zone)
+    command = parse_command(
+        text, now=now, zone=policy.org.zone, longest_days=policy.requests.max_duration_days
+    )
     if isinstance(command, Help):
         return Message(kind="help", title="capdesk commands", text=HELP)
     if isinstance(command, Status):
@@ -59,9 +61,10 @@ def _ask(
         text = "Approved by the policy (under the group's auto-approval limit); applying now."
     else:
         text = "Sent to your approvers; you'll get their answer as a direct message."
+    until = lasting(request, policy.org.zone, now=now)
     return Message(
         kind="request_ack",
-        title=f"Request {request.ref}: {what(request)}, {lasting(request, policy.org.zone)}",
+        title=f"Request {request.ref}: {what(request)}, {until}",
         text=text,
     )
 

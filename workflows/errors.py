@@ -8,6 +8,10 @@ Field = Literal["amount", "tier", "until", "reason"]
 """A field of the request form; a form shows the refusal next to it."""
 
 
+INVALID_BUTTON = "This button is not valid: it is not one capdesk made, so nothing was done."
+"""The refusal of a click whose value capdesk cannot have written."""
+
+
 class Refusal(Exception):
     """A request the domain declines; `str()` is one clear sentence for the person, and
     nothing was written. `field` names the form field at fault, when there is one."""

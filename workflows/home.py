@@ -36,20 +36,20 @@ def home_of(
     with uow:
         mine = list(uow.requests.list(requester=email))
         if mine or uow.members.get(email) is not None:
-            messages.append(_my_requests(mine, policy, limit=limit))
+            messages.append(_my_requests(mine, policy, limit=limit, now=now))
         if policy.owns(email) or policy.is_admin(email):
             messages += _waiting(uow, policy, email=email, now=now, limit=limit)
     return tuple(messages)
 
 
-def _my_requests(mine: list[Request], policy: Policy, *, limit: int) -> Message:
+def _my_requests(mine: list[Request], policy: Policy, *, limit: int, now: datetime) -> Message:
     """My latest requests, newest first, with a Cancel button on each pending one."""
     zone = policy.org.zone
     shown = mine[:limit]
     facts = tuple(
         Fact(
-            label=f"{r.ref} {r.status} · {local_day(r.created_at, zone)}",
-            value=f"{what(r)}, {lasting(r, zone)} · {r.reason}",
+            label=f"{r.ref} {r.status} · {local_day(r.created_at, zone, now=now)}",
+            value=f"{what(r)}, {lasting(r, zone, now=now)} · {r.reason}",
         )
         for r in shown
     )

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from workflows.money import percent_of
+
 ADMIN_CHANNEL = "admin"
 
 
@@ -72,7 +74,7 @@ class Progress(_Frozen):
     def percent(self) -> int:
         """The share of the limit used, in whole percent, past 100 when over; for a positive
         limit only."""
-        return self.used_cents * 100 // self.limit_cents
+        return percent_of(self.used_cents, self.limit_cents)
 
     def cells(self, width: int) -> int:
         """How many of a bar's `width` cells are full: none below zero, all from the limit on;

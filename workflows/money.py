@@ -15,6 +15,18 @@ def cents_from_usd(value: Decimal | int | float | str) -> int:
     return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 
 
+def percent_of(part_cents: int, whole_cents: int) -> int:
+    """Whole percent of `whole_cents` that `part_cents` is, rounded down: the one rounding of
+    every percentage capdesk shows (digests, messages, bars, the CLI).
+
+    Down, because the alert rules compare in integers (`spent * 10,000 >= cap * basis
+    points`): 84.9 % is not 85 %, so it is shown as 84 %, and a person shown at 85 % has
+    reached an 85 % threshold. Rounding to the nearest would show 85 % where the rule has not
+    fired, and one person as 97 % in one place and 96 % in another.
+    """
+    return part_cents * 100 // whole_cents
+
+
 def format_usd(cents: int) -> str:
     """`$1,234.50`, or `$150` for whole dollars; negative amounts keep their sign in front."""
     sign = "-" if cents < 0 else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows.alerts.forecast import month_projection
+from workflows.alerts.forecast import NOT_YET, month_projection
 from workflows.errors import Refusal
 from workflows.messages import Action, Fact, Message, Progress, Verb
 from workflows.model import RequestKind, RequestStatus
@@ -17,9 +17,9 @@ from workflows.requests.texts import what
 _OPEN = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.APPLYING)
 
 
-def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int:
+def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int | None:
     """Spend so far projected to the month end, weighting working days, as the forecast rule
-    does (`workflows.alerts.forecast`)."""
+    does (`workflows.alerts.forecast`); None before a projection can be made."""
     return month_projection(now, policy.org).project(spent_cents)
 
 
@@ -47,7 +47,10 @@ def status_of(
         Fact(label="Seat", value=member.tier),
         Fact(label="Monthly cap", value=format_usd(member.cap_cents)),
         Fact(label="Spent this month", value=format_usd(spent)),
-        Fact(label="Projected month end", value=format_usd(projected)),
+        Fact(
+            label="Projected month end",
+            value=NOT_YET if projected is None else format_usd(projected),
+        ),
     ]
     facts += [
         Fact(label=f"Request {r.ref}", value=f"{what(r)} · {r.status}") for r in open_requests
@@ -68,11 +71,15 @@ def status_of(
                 value=RequestKind.SEAT_UPGRADE,
             )
         )
-    warning = " — on track to exceed your cap" if projected > member.cap_cents else ""
+    if projected is None:
+        outlook = f"Projected month end: {NOT_YET}."
+    else:
+        warning = " — on track to exceed your cap" if projected > member.cap_cents else ""
+        outlook = f"Projected month end {format_usd(projected)}{warning}."
     return Message(
         kind="status",
         title=f"{member.name}: {member.tier} seat, {format_usd(member.cap_cents)} a month",
-        text=f"Projected month end {format_usd(projected)}{warning}.",
+        text=outlook,
         facts=tuple(facts),
         progress=Progress(label="Spent this month", used_cents=spent, limit_cents=member.cap_cents),
         actions=tuple(actions),

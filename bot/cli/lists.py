@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from bot.cli.context import CliContext
 from bot.cli.instants import at_option
-from workflows.model import RequestStatus
-from workflows.money import format_usd
+from bot.cli.output import Output
+from workflows.model import Request, RequestKind, RequestStatus
+from workflows.money import format_usd, percent_of
 from workflows.requests.announce import month_start
 from workflows.requests.texts import what
 from workflows.timefmt import local_stamp
@@ -32,7 +34,46 @@ def _print(
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*(str(row[key]) if row[key] is not None else "" for key, _ in columns))
-    Console().print(table)
+    Output().print(table)
+
+
+def _usd(cents: int | None) -> float | None:
+    return None if cents is None else cents / 100
+
+
+def _instant(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def request_json(r: Request, zone: ZoneInfo) -> dict[str, Any]:
+    """One request for `capdesk requests list --json`, as docs/json-output.md describes it."""
+    increase = r.kind is RequestKind.CAP_INCREASE
+    cap_after = (
+        (r.new_cap_cents or r.cap_before_cents + (r.amount_cents or 0)) if increase else None
+    )
+    return {
+        "id": r.id,
+        "requester": r.requester,
+        "group": r.group,
+        "kind": r.kind.value,
+        "what": what(r),
+        "amount_usd": _usd(cap_after - r.cap_before_cents) if cap_after is not None else None,
+        "cap_before_usd": _usd(r.cap_before_cents) if increase else None,
+        "cap_after_usd": _usd(cap_after),
+        "tier_before": r.tier_before,
+        "tier_after": None if increase else r.target_tier,
+        "ends_at": _instant(r.ends_at),
+        "until": None
+        if r.ends_at is None
+        else (r.ends_at - timedelta(microseconds=1)).astimezone(zone).date().isoformat(),
+        "status": r.status.value,
+        "reason": r.reason,
+        "source": r.source,
+        "created_at": _instant(r.created_at),
+        "decided_by": r.decided_by,
+        "decided_at": _instant(r.decided_at),
+        "decision_note": r.decision_note,
+    }
 
 
 @click.group()
@@ -52,21 +93,21 @@ def list_requests(ctx: CliContext, status: str | None, as_json: bool) -> None:
     """Requests, newest first."""
     app = ctx.app
     zone = app.policy.org.zone
+    now = app.clock.now()
     with app.uow() as uow:
         found = uow.requests.list(status=RequestStatus(status) if status else None)
+    if as_json:
+        _print([request_json(r, zone) for r in found], [], as_json=True, title="")
+        return
     rows = [
         {
             "id": r.id,
             "requester": r.requester,
             "group": r.group,
-            "kind": r.kind.value,
             "what": what(r),
-            "ends_at": r.ends_at.isoformat()
-            if r.ends_at and as_json
-            else (local_stamp(r.ends_at, zone) if r.ends_at else None),
+            "ends_at": local_stamp(r.ends_at, zone, now=now) if r.ends_at else None,
             "status": r.status.value,
             "reason": r.reason,
-            "created_at": r.created_at.isoformat() if as_json else local_stamp(r.created_at, zone),
             "decided_by": r.decided_by,
         }
         for r in found
@@ -121,7 +162,7 @@ def list_members(ctx: CliContext, group_name: str | None, as_json: bool) -> None
                 "tier": m.tier,
                 "cap_usd": m.cap_cents / 100 if as_json else format_usd(m.cap_cents),
                 "spent_usd": spent / 100 if as_json else format_usd(spent),
-                "used_pct": round(100 * spent / m.cap_cents) if m.cap_cents else None,
+                "used_pct": percent_of(spent, m.cap_cents) if m.cap_cents else None,
                 "active": m.active,
             }
         )

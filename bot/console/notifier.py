@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
-from rich.console import Console
+from rich.console import RenderableType
 
 from bot.console.render import render_delivery
 from workflows.messages import ADMIN_CHANNEL, Outgoing
 
 
+class Printer(Protocol):
+    """Where the messages are printed: a rich `Console`, or the CLI's `Output`."""
+
+    def print(self, renderable: RenderableType, /) -> None: ...
+
+
 class ConsoleNotifier:
     """A `Notifier` that prints; an update in place is printed again, marked as updated."""
 
-    def __init__(self, console: Console, *, name_of: Callable[[str], str]) -> None:
+    def __init__(self, console: Printer, *, name_of: Callable[[str], str]) -> None:
         self._console = console
         self._name_of = name_of
         self._sent = 0

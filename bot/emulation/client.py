@@ -97,7 +97,11 @@ class BotClient:
         data = body.encode() if isinstance(body, str) else body
         started = time.perf_counter()
         async with self._session.post(
-            url, data=data, headers={"User-Agent": self._user_agent, **headers}
+            url,
+            data=data,
+            headers={"User-Agent": self._user_agent, **headers},
+            # Without this aiohttp would add a content type of its own to a body sent bare.
+            skip_auto_headers=() if _has_content_type(headers) else ("Content-Type",),
         ) as response:
             text = await response.text()
             return Answer(
@@ -106,6 +110,10 @@ class BotClient:
                 headers=dict(response.headers),
                 elapsed=time.perf_counter() - started,
             )
+
+
+def _has_content_type(headers: Mapping[str, str]) -> bool:
+    return any(name.lower() == "content-type" for name in headers)
 
 
 def _parse(text: str, content_type: str) -> Any:

@@ -51,6 +51,12 @@ class Intervals:
     operations: timedelta = timedelta(seconds=30)
     notifications: timedelta = timedelta(seconds=15)
     leadership: timedelta = timedelta(seconds=15)
+    inbound_ids: timedelta = timedelta(hours=1)
+
+
+INBOUND_KEPT = timedelta(days=1)
+"""How long the ids of received events and triggers are kept: Slack retries an event for
+minutes and a signature is good for five, so a day covers both many times over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,11 @@ def standard_jobs(
         poll_native_requests(app.uow, app.connector, app.policy, app.clock.now())
         deliver()
 
+    def forget_inbound() -> None:
+        with app.uow() as uow:
+            uow.inbound.forget_before(app.clock.now() - INBOUND_KEPT)
+            uow.commit()
+
     def every(delta: timedelta) -> IntervalTrigger:
         return IntervalTrigger(seconds=delta.total_seconds(), timezone=UTC)
 
@@ -117,6 +128,7 @@ def standard_jobs(
         Job("request-sweep", requests, every(intervals.requests)),
         Job("grant-expiry", grants, every(intervals.grants)),
         Job("native-requests", native, every(intervals.native_requests)),
+        Job("inbound-ids", forget_inbound, every(intervals.inbound_ids)),
         Job("operations", app.worker().drain, every(intervals.operations), leader_only=False),
         Job("notifications", deliver, every(intervals.notifications), leader_only=False),
     ]

@@ -8,6 +8,8 @@ from bot.slack.surface import Surface
 from bot.slack.views import RequestPrefill, deny_modal, raise_cap_modal, request_modal
 from workflows.alerts.forms import raise_cap_form
 from workflows.model import Member, Request, RequestKind
+from workflows.requests.announce import name_of
+from workflows.requests.deciding import decidable
 from workflows.requests.grammar import RequestDraft
 from workflows.requests.texts import what
 
@@ -48,23 +50,19 @@ def extension_of(request: Request) -> RequestDraft:
     )
 
 
-def _summary(surface: Surface, request_id: int) -> str | None:
-    with surface.app.uow() as uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            return None
-        requester = uow.members.get(request.requester)
-    name = requester.name if requester else request.requester
+def _summary(surface: Surface, actor: str, request_id: int) -> str:
+    app = surface.app
+    request = decidable(app.uow(), app.policy, request_id=request_id, actor=actor)
+    with app.uow() as uow:
+        name = name_of(uow, request.requester)
     return f"{request.ref}: {name} asks for {what(request)} · {request.reason}"
 
 
-async def open_deny_form(surface: Surface, *, trigger_id: str, request_id: int) -> bool:
-    """The deny modal asking for a reason; False when the request does not exist."""
-    summary = await surface.run(_summary, surface, request_id)
-    if summary is None:
-        return False
+async def open_deny_form(surface: Surface, *, trigger_id: str, actor: str, request_id: int) -> None:
+    """The deny modal asking for a reason; Refusal, as Approve gives it, when `actor` may not
+    decide on the request (or it is decided already, or gone)."""
+    summary = await surface.run(_summary, surface, actor, request_id)
     await _open(surface, trigger_id, deny_modal(request_id=request_id, summary=summary))
-    return True
 
 
 async def open_raise_cap_form(

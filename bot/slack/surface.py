@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +14,10 @@ from bot.background import Background, DomainThreads
 from bot.bootstrap import Capdesk
 from bot.metrics import Metrics
 from bot.slack.blocks import fallback_text, message_blocks
-from bot.slack.directory import SlackDirectory
+from bot.slack.directory import PLATFORM, SlackDirectory
 from workflows.messages import Message
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_PERSON = Message(
     kind="unknown_person",
@@ -49,6 +52,30 @@ class Surface:
     wake_outbox: Callable[[], None]
     run: DomainThreads
     """Where the listeners run blocking domain code, off the event loop."""
+
+    async def first_time(self, key: str) -> bool:
+        """Record an id Slack gives once (an event id, a trigger id); False when it came
+        before, to this replica or another."""
+
+        def record() -> bool:
+            with self.app.uow() as uow:
+                first = uow.inbound.first_time(PLATFORM, key, at=self.app.clock.now())
+                uow.commit()
+                return first
+
+        return await self.run(record)
+
+    async def replayed(self, trigger_id: str, what: str) -> bool:
+        """Whether this command or interaction was handled before, by its `trigger_id`.
+
+        Slack gives every command and interaction a trigger id of its own and never resends
+        one (it retries only events), so a second copy is a replay within the signature's five
+        minutes, or a proxy's double send: it is acknowledged and not acted on again.
+        """
+        if await self.first_time(f"trigger:{trigger_id}"):
+            return False
+        log.warning("ignored a replayed Slack %s (its trigger_id was handled before)", what)
+        return True
 
     async def reply(self, response_url: str, message: Message) -> None:
         """Answer only the person, through the `response_url` Slack gave with their request.

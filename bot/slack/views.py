@@ -40,6 +40,7 @@ from bot.slack.limits import (
     cut,
     fit_mrkdwn,
 )
+from workflows.alerts.forecast import NOT_YET
 from workflows.alerts.forms import CapForm
 from workflows.messages import Message
 from workflows.model import RequestKind
@@ -169,10 +170,14 @@ def read_deny_form(view_state_values: Mapping[str, Any]) -> str:
 
 def raise_cap_modal(form: CapForm) -> dict[str, Any]:
     """An owner's or admin's "Raise cap" form: the member's standing and the new cap."""
+    outlook = (
+        NOT_YET
+        if form.projected_cents is None
+        else f"on track for {format_usd(form.projected_cents)}"
+    )
     facts = (
         f"*{form.name}* · cap {format_usd(form.cap_cents)} · spent "
-        f"{format_usd(form.spent_cents)} this month · on track for "
-        f"{format_usd(form.projected_cents)}"
+        f"{format_usd(form.spent_cents)} this month · {outlook}"
     )
     if form.max_cap_cents is not None:
         facts += f" · group maximum {format_usd(form.max_cap_cents)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -401,6 +402,18 @@ async def test_a_fresh_trigger_opens_a_modal_once_and_only_for_3_seconds(
     with pytest.raises(SlackApiError) as unknown:
         await client.views_open(trigger_id="1.2.nonsense", view=MODAL)
     assert unknown.value.response["error"] == "invalid_trigger_id"
+
+
+async def test_two_workspaces_on_one_clock_never_hand_out_the_same_trigger_id(
+    clock: ManualClock, org: SandboxOrg
+) -> None:
+    # The bot keeps trigger ids to spot replays; a restarted workspace must not repeat them.
+    async with SlackEmulator(org=org, clock=clock) as again:
+        other = {again.issue_trigger(EVE) for _ in range(3)}
+    async with SlackEmulator(org=org, clock=clock) as first:
+        mine = {first.issue_trigger(EVE) for _ in range(3)}
+    assert len(mine | other) == 6
+    assert all(re.fullmatch(r"\d+\.\d+\.[0-9a-f]{32}", t) for t in mine)
 
 
 async def test_views_over_slacks_limits_are_invalid_arguments(

@@ -25,6 +25,9 @@ BAD = {
     "upgrade platinum because": "is not a seat tier",
     "raise 50 until 2020-01-01 reason": "in the past",
     "raise 50 for 400d reason": "at most 90 days",
+    "raise 50 for 0d reason": "A temporary grant lasts at least a day",
+    "raise 50 for 99999d reason": "at most 90 days; 99999 days is longer",
+    "raise 50 until 2027-12-31 reason": "at most 90 days; Fri 31 Dec 2027 is further away",
     "raise 50 for 7d " + "x" * 10_000: "keep it to 500",
     "fly me to the moon": "I don't know `fly`",
     "cancel abc": "Say which request to cancel",
@@ -107,3 +110,20 @@ def test_any_command_text_answers_and_refusals_write_nothing(
     assert len(replies) + len(opened) == 1, (text, replies, opened)
     if opened or "That didn't work" in replies[0].text:
         assert served.written() == before, text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("metadata", ["{broken", '{"kind": "platinum"}', "[1]", "null"])
+async def test_a_request_form_with_metadata_capdesk_did_not_write_is_refused_inline(
+    served: Served, metadata: str
+) -> None:
+    await ask(served, TOM, "raise")
+    submission = served.emu.view_submission(TOM, {"amount": "150", "reason": "release prep"})
+    submission["view"]["private_metadata"] = metadata
+    before = served.written()
+    reply = await served.emu.send_interaction(submission)
+    await served.settle()
+    assert reply.status == 200
+    assert reply.json["response_action"] == "errors"
+    assert "not one capdesk made" in str(reply.json["errors"])
+    assert served.written() == before

@@ -245,3 +245,21 @@ async def test_the_form_refuses_a_second_pending_request(served: Served) -> None
     assert reply.json["response_action"] == "errors"
     assert "already have request #1 pending" in reply.json["errors"]["reason"]
     assert served.written() == written
+
+
+async def test_the_requesters_sent_message_loses_its_cancel_button_once_decided(
+    served: Served,
+) -> None:
+    await ask(served, TOM, "raise 150 for 14d release prep")
+    [sent] = [m for m in served.dm(TOM) if "Request #1 sent" in text_of(m)]
+    assert buttons(sent) == ["cancel"]
+
+    await served.emu.click(SAM, served.dm(SAM)[-1], "approve")
+    await served.settle()
+
+    # Updated in place, like the owners' cards: the outcome instead of the Cancel button.
+    [sent] = [m for m in served.dm(TOM) if "Request #1 sent" in text_of(m)]
+    assert buttons(sent) == []
+    assert "Approved by Sam Ortiz at 10:00 · in force since Mon 23 Nov 10:00" in text_of(sent)
+    with pytest.raises(LookupError):
+        served.emu.block_actions(TOM, sent, "cancel")

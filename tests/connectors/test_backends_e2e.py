@@ -129,7 +129,12 @@ def app() -> Capdesk:
 
 
 def draft(capdesk: Capdesk, text: str) -> RequestDraft:
-    command = parse_command(text, now=T0, zone=capdesk.policy.org.zone)
+    command = parse_command(
+        text,
+        now=T0,
+        zone=capdesk.policy.org.zone,
+        longest_days=capdesk.policy.requests.max_duration_days,
+    )
     assert isinstance(command, RequestDraft)
     return command
 

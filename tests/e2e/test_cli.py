@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -234,7 +235,9 @@ def test_members_list_on_a_fresh_database_syncs_first(tmp_path: Path) -> None:
         assert person["tier"] in {"standard", "premium"}
         assert person["cap_usd"] > 0
         assert person["spent_usd"] >= 0
-        assert person["used_pct"] == round(100 * person["spent_usd"] / person["cap_usd"])
+        # Rounded down, as everywhere (workflows.money.percent_of).
+        spent, cap = round(person["spent_usd"] * 100), round(person["cap_usd"] * 100)
+        assert person["used_pct"] == spent * 100 // cap
     eve = next(p for p in people if p["email"] == EVE)
     assert (eve["name"], eve["group"], eve["tier"], eve["cap_usd"]) == (
         "Eve Novak",
@@ -399,6 +402,24 @@ def test_requests_list_as_json(requests_db: Requests) -> None:
     assert datetime.fromisoformat(eve["ends_at"]) - datetime.fromisoformat(
         eve["created_at"]
     ) == timedelta(days=14)
+    # The sentence's parts, as fields: kind, amounts, caps, until, state, who decided and when.
+    assert (eve["amount_usd"], eve["cap_before_usd"], eve["cap_after_usd"]) == (150, 85, 235)
+    assert (eve["tier_before"], eve["tier_after"], eve["status"]) == ("standard", None, "pending")
+    assert eve["until"] == (
+        (datetime.fromisoformat(eve["ends_at"]) - timedelta(microseconds=1))
+        .astimezone(ZoneInfo("Europe/Berlin"))
+        .date()
+        .isoformat()
+    )
+    assert (eve["decided_by"], eve["decided_at"], eve["decision_note"]) == (None, None, None)
+    tom = by_id[requests_db.denied]
+    assert (tom["amount_usd"], tom["cap_before_usd"], tom["cap_after_usd"]) == (None, None, None)
+    assert (tom["tier_before"], tom["tier_after"]) == ("standard", "premium")
+    assert tom["decision_note"] == "Use the shared profiling seat"
+    assert datetime.fromisoformat(tom["decided_at"]) > datetime.fromisoformat(tom["created_at"])
+    ravi = by_id[requests_db.approved]
+    assert (ravi["amount_usd"], ravi["decided_by"]) == (20, "policy")
+    assert ravi["decided_at"] == ravi["created_at"]
 
 
 def test_requests_list_with_an_unknown_status_is_a_usage_error(requests_db: Requests) -> None:

@@ -34,6 +34,7 @@ LEADER_JOBS = {
     "request-sweep",
     "grant-expiry",
     "native-requests",
+    "inbound-ids",
 }
 SHARED_JOBS = {"operations", "notifications", "usage-sync-retry"}
 TAKEOVER_SECONDS = 10.0
@@ -132,6 +133,27 @@ def test_the_alert_job_evaluates_and_delivers_at_once(org: Org) -> None:
         "digest",
         "digest",
     ]
+
+
+def test_the_inbound_ids_job_forgets_what_is_a_day_old(org: Org) -> None:
+    app = _app(org)
+    with app.uow() as uow:
+        for key, age in (("Ev-old", timedelta(hours=25)), ("trigger:new", timedelta(hours=23))):
+            assert uow.inbound.first_time("slack", key, at=NOW - age)
+        uow.commit()
+
+    async def scenario() -> None:
+        scheduler = build_scheduler(app, notifier=FakeNotifier(), leadership=SoleLeader())
+        await scheduler.start()
+        try:
+            await scheduler.run_now("inbound-ids")
+        finally:
+            await scheduler.stop()
+
+    asyncio.run(scenario())
+    with app.uow() as uow:
+        assert uow.inbound.first_time("slack", "Ev-old", at=NOW)
+        assert not uow.inbound.first_time("slack", "trigger:new", at=NOW)
 
 
 def test_a_job_that_raises_is_logged_with_its_name_and_the_others_go_on(

@@ -110,7 +110,12 @@ def seed(engine: Engine) -> None:
 
 
 def draft(text: str, now: datetime) -> RequestDraft:
-    command = parse_command(text, now=now, zone=policy().org.zone)
+    command = parse_command(
+        text,
+        now=now,
+        zone=policy().org.zone,
+        longest_days=policy().requests.max_duration_days,
+    )
     assert isinstance(command, RequestDraft)
     return command
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.console import plain_text
+from bot.slack.blocks import progress_line
 from tests.fakes import (
     ALICE,
     ANA,
@@ -98,6 +100,20 @@ def test_cap_near_fires_at_85_percent_and_not_at_84_9() -> None:
     assert len(dm) == 1
     assert [a.label for a in dm[0].outgoing.message.actions] == ["Request more"]
     assert uow.sent(BOB) == []
+
+
+def test_one_person_has_one_percentage_in_the_digest_the_dm_and_the_bars() -> None:
+    # $82.21 of $85 is 96.7 %: the digest said 97 % and the DM 96 %. Down, as the rule compares.
+    policy = _policy(CAP_NEAR)
+    uow = _store(policy, daily=[DailyUsage(ALICE, date(2026, 11, 2), 8221, 100)])
+    [firing] = run_alerts(uow.factory, policy, now=BERLIN_NOON).fired
+    assert firing.summary == "Alice Wong: $82.21 of $85 (96%)"
+    [dm] = uow.sent(ALICE, kind="alert_cap_near")
+    message = dm.outgoing.message
+    assert message.title == "You've used 96% of your monthly cap"
+    assert message.progress is not None
+    assert "96% of $85" in progress_line(message.progress)
+    assert "96% of $85" in plain_text(message)
 
 
 def test_cap_near_repeats_only_after_its_cooldown_and_in_a_new_month() -> None:

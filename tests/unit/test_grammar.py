@@ -24,10 +24,11 @@ from workflows.requests.grammar import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # Friday, 10:00 in Berlin
+LONGEST = 90
 
 
 def parse(text: str, now: datetime = NOW) -> object:
-    return parse_command(text, now=now, zone=BERLIN)
+    return parse_command(text, now=now, zone=BERLIN, longest_days=LONGEST)
 
 
 def draft(text: str, now: datetime = NOW) -> RequestDraft:

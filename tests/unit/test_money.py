@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.money import cents_from_usd, format_usd, parse_usd
+from workflows.money import cents_from_usd, format_usd, parse_usd, percent_of
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,11 @@ def test_cents_from_usd(value: Decimal | int | float | str, cents: int) -> None:
 @given(st.integers(min_value=0, max_value=10**15))
 def test_formatted_amounts_parse_back(cents: int) -> None:
     assert parse_usd(format_usd(cents)) == cents
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "percent"),
+    [(8221, 8500, 96), (7225, 8500, 85), (7216, 8500, 84), (0, 8500, 0), (17000, 8500, 200)],
+)
+def test_percentages_are_rounded_down(part: int, whole: int, percent: int) -> None:
+    assert percent_of(part, whole) == percent

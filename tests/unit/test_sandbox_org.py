@@ -291,10 +291,33 @@ def test_builtin_policy_owners_admins_and_settings(org: SandboxOrg) -> None:
     assert all(g.auto_approve_cents == 2500 and g.approvals_required == 1 for g in policy.groups)
 
 
-@pytest.mark.parametrize("today", [TODAY, date(2026, 11, 3), date(2026, 11, 30)])
-def test_builtin_policy_has_one_group_over_90_percent_of_budget(today: date) -> None:
-    org = cached_org(7, today)
+@pytest.mark.parametrize(
+    ("seed", "today"),
+    [(7, d) for d in (TODAY, date(2026, 11, 3), date(2026, 11, 30), date(2026, 12, 1))]
+    + [(s, date(2027, 2, 1)) for s in SEEDS]
+    + [(7, d) for d in AWKWARD_DAYS],
+)
+def test_builtin_policy_has_one_group_over_90_percent_of_budget(seed: int, today: date) -> None:
+    # On the first of a month too: the usage, not the budget, tells the story.
+    org = cached_org(seed, today)
     policy = builtin_policy(org)
     spent = month_to_date(org)
     used = {g.name: sum(spent[m] for m in g.members) / (g.budget_cents or 1) for g in policy.groups}
     assert [name for name, share in used.items() if share >= 0.90] == ["software"], used
+    # Near its budget early in the month; late in it, over, so it is on course to overrun.
+    assert used["software"] < (1.0 if today.day < 25 else 1.1)
+
+
+def test_budgets_are_set_as_a_person_would_and_stay_put_all_month() -> None:
+    # The software budget was once set just under its spend: $340 on 1 December.
+    budgets = {
+        day: {g.name: g.budget_cents for g in builtin_policy(cached_org(7, day)).groups}
+        for day in (date(2026, 11, 1), date(2026, 11, 2), TODAY, date(2026, 11, 30))
+    }
+    assert len({tuple(b.items()) for b in budgets.values()}) == 1, budgets
+    org = cached_org(7, TODAY)
+    for name, budget in budgets[TODAY].items():
+        caps = sum(p.cap_cents for p in org.members_of(name))
+        assert budget % 10_000 == 0
+        assert 0.55 * caps <= budget <= caps, name
+    assert budgets[TODAY]["software"] >= 350_000

@@ -81,7 +81,7 @@ def test_the_command_list_is_the_grammar(manifest: dict[str, Any]) -> None:
     [commands] = manifest["bots"][0]["commandLists"]
     assert commands["scopes"] == ["personal"]
     parsed = [
-        parse_command(c["title"], now=NOW, zone=ZoneInfo("Europe/Berlin"))
+        parse_command(c["title"], now=NOW, zone=ZoneInfo("Europe/Berlin"), longest_days=90)
         for c in commands["commands"]
     ]
 

@@ -13,6 +13,7 @@ from workflows.errors import Refusal
 from workflows.messages import Verb
 from workflows.model import OperationStatus, RequestKind, RequestStatus
 from workflows.requests.asking import submit_request
+from workflows.requests.deciding import decidable
 from workflows.requests.form import RequestForm, draft_from_form
 
 RAISE = "raise 150 for 14d release prep"
@@ -56,6 +57,41 @@ def test_a_forged_value_is_refused_and_writes_nothing(world: World) -> None:
         with pytest.raises(Refusal):
             click(world, DANA, Verb.APPROVE, value)
     assert world.uow.committed == before
+
+
+@pytest.mark.parametrize(
+    ("verb", "value"),
+    [
+        (Verb.APPROVE, "1" * 100_000),
+        (Verb.DENY, "1" * 19),
+        (Verb.CANCEL, "\uff11\uff12"),  # full-width digits
+        (Verb.RETRY_OPERATION, "²"),
+        (Verb.NUDGE, "a" * 2001),
+        (Verb.KEEP_SEAT, "alice@example.com\n"),
+    ],
+)
+def test_a_value_capdesk_never_writes_is_an_invalid_button(
+    world: World, verb: Verb, value: str
+) -> None:
+    world.ask(ALICE, RAISE)
+    before = world.uow.committed
+    with pytest.raises(Refusal, match="This button is not valid"):
+        click(world, DANA, verb, value)
+    assert world.uow.committed == before
+
+
+def test_the_deny_form_is_refused_to_whoever_may_not_decide(world: World) -> None:
+    request = world.ask(ALICE, RAISE)
+    assert decidable(world.uow.factory(), world.policy, request_id=request.id, actor=DANA) == (
+        world.request(request.id)
+    )
+    with pytest.raises(Refusal, match="can't decide on your own request"):
+        decidable(world.uow.factory(), world.policy, request_id=request.id, actor=ALICE)
+    with pytest.raises(Refusal, match="There is no request #99"):
+        decidable(world.uow.factory(), world.policy, request_id=99, actor=DANA)
+    click(world, DANA, Verb.APPROVE, str(request.id))
+    with pytest.raises(Refusal, match="already approved"):
+        decidable(world.uow.factory(), world.policy, request_id=request.id, actor=ANA)
 
 
 def test_a_form_verb_is_not_a_plain_click(world: World) -> None:

@@ -365,7 +365,9 @@ def test_a_group_with_a_channel_gets_the_card_there(world: World) -> None:
     assert update.outgoing.message.footer == "Approved by Carl Nagy at 10:00"
     assert update.outgoing.message.actions == ()
     assert world.uow.sent(CARL) == []
+    # The "Request #1 sent" message is updated with the decision, then the outcome is told.
     assert [n.outgoing.message.kind for n in world.uow.sent(CLEO)] == [
+        "request_sent",
         "request_sent",
         "request_approved",
     ]

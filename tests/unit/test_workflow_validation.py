@@ -24,7 +24,7 @@ from tests.fakes import (
 from workflows.errors import Refusal
 from workflows.model import RequestKind, RequestStatus
 from workflows.requests.asking import submit_request
-from workflows.requests.grammar import CommandError, RequestDraft
+from workflows.requests.grammar import SHORTEST, CommandError, RequestDraft, parse_command
 
 
 @pytest.fixture
@@ -190,9 +190,44 @@ def test_until_today_lasts_through_today(world: World) -> None:
     assert world.ask(ALICE, "raise 50 until 2026-11-20 release prep").status == "pending"
 
 
-def test_duration_over_the_maximum(world: World) -> None:
-    message = refused(world, ALICE, "raise 50 for 91d release prep")
-    assert message == "A temporary grant may last at most 90 days; Fri 19 Feb is further away."
+@pytest.mark.parametrize(
+    ("duration", "message"),
+    [
+        ("for 91d", "A temporary grant may last at most 90 days; 91 days is longer."),
+        ("for 99999d", "A temporary grant may last at most 90 days; 99999 days is longer."),
+        ("for 13w", "A temporary grant may last at most 90 days; 13 weeks is longer."),
+        ("for " + "9" * 5000 + "d", "A temporary grant may last at most 90 days; that is longer."),
+        ("for 0d", SHORTEST),
+        ("for 0w", SHORTEST),
+    ],
+    ids=["91d", "99999d", "13w", "5000 digits", "0d", "0w"],
+)
+def test_a_duration_outside_the_policy_is_refused_naming_the_limit(
+    world: World, duration: str, message: str
+) -> None:
+    # "for 0d" was told "2026-11-20 is in the past"; "for 99999d" that it is not a duration.
+    before = counts(world.uow)
+    with pytest.raises(Refusal) as info:
+        world.draft(f"raise 50 {duration} release prep")
+    assert str(info.value) == message
+    assert info.value.field == "until"
+    assert counts(world.uow) == before
+
+
+def test_the_longest_grant_is_the_policys(world: World) -> None:
+    policy = world.policy.model_copy(
+        update={"requests": world.policy.requests.model_copy(update={"max_duration_days": 30})}
+    )
+    with pytest.raises(Refusal, match="at most 30 days; 31 days is longer"):
+        parse_command("raise 50 for 31d x", now=world.now, zone=policy.org.zone, longest_days=30)
+    with pytest.raises(Refusal, match="at most 30 days; Mon 21 Dec is further away"):
+        submit_request(
+            world.uow,
+            policy,
+            requester=ALICE,
+            draft=world.draft("raise 50 until 2026-12-21 release prep"),
+            now=world.now,
+        )
 
 
 def test_duration_at_the_maximum_is_accepted(world: World) -> None:
@@ -203,7 +238,10 @@ def test_until_the_last_allowed_day_is_accepted(world: World) -> None:
     # 18 Feb is 90 days after 20 Nov: `until` it is as good as `for 90d`, the day after is not.
     assert world.ask(ALICE, "raise 50 until 2027-02-18 release prep").status == "pending"
     message = refused(world, BOB, "raise 50 until 2027-02-19 release prep")
-    assert message == "A temporary grant may last at most 90 days; Fri 19 Feb is further away."
+    # Next year's day shows its year.
+    assert message == (
+        "A temporary grant may last at most 90 days; Fri 19 Feb 2027 is further away."
+    )
 
 
 def test_second_pending_request_of_the_same_kind(world: World) -> None:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from workflows.alerts.calendar import local_today, month_start
 from workflows.alerts.forecast import month_projection
+from workflows.alerts.nudges import read_nudge
 from workflows.alerts.records import NewFiring
 from workflows.alerts.seats import keep_seat, reclaim_seat, release_seat
-from workflows.alerts.texts import request_more
+from workflows.alerts.texts import after_hours_note, spend_note
 from workflows.errors import Refusal
-from workflows.messages import Fact, Message, Progress
+from workflows.messages import Fact, Message
 from workflows.model import RequestStatus
-from workflows.money import format_usd
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests.announce import name_of, tell
@@ -37,8 +37,10 @@ def _may_watch(policy: Policy, actor: str, group_name: str | None) -> None:
 
 
 def nudge(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
-    """Send the member a note on their usage this month, with a Request more button."""
-    email = click.value.lower()
+    """Send the member a note on what the alert was about: their spend this month (with a
+    Request more button), or an after-hours spike on their seat."""
+    about = read_nudge(click.value)
+    email = about.email
     today = local_today(click.now, policy.org)
     with uow_factory() as uow:
         member = uow.members.get(email)
@@ -46,32 +48,32 @@ def nudge(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -
         _may_watch(policy, click.actor, group.name if group else None)
         if member is None or not member.active:
             raise Refusal(f"{email} has no seat that capdesk knows of.")
+        # One nudge a member a day on each topic, whoever clicks.
+        period = today.isoformat() if about.hour is None else f"{today.isoformat()} {about.topic}"
         first = uow.alerts.claim(
-            [NewFiring(NUDGES, email, today.isoformat(), None, {"by": click.actor})],
+            [NewFiring(NUDGES, email, period, None, {"by": click.actor})],
             now=click.now,
             again_after=None,
         )
         if not first:
             return Message(kind="nudged", title=f"{member.name} was nudged today already")
-        spent = uow.usage.spend_since(email, month_start(today))
-        projected = month_projection(click.now, policy.org).project(spent)
-        tell(
-            uow,
-            email,
-            Message(
-                kind="nudge",
-                title="A look at your AI-assistant usage",
-                text=f"{name_of(uow, click.actor)} asked me to check in with you: you've spent"
-                f" {format_usd(spent)} this month and are on course for {format_usd(projected)}"
-                f" against your {format_usd(member.cap_cents)} cap. If you need more, ask;"
-                " if something runs that shouldn't, stop it.",
-                progress=Progress(
-                    label="Spent this month", used_cents=spent, limit_cents=member.cap_cents
-                ),
-                actions=(request_more(),),
-            ),
-            click.now,
-        )
+        by = name_of(uow, click.actor)
+        if about.hour is None:
+            spent = uow.usage.spend_since(email, month_start(today))
+            projected = month_projection(click.now, policy.org).project(spent)
+            note = spend_note(by, spent=spent, projected=projected, cap=member.cap_cents)
+        else:
+            spikes = uow.alerts.hourly_spikes([about.hour], min_commands=0, min_spend_cents=None)
+            spike = next((s for s in spikes if s.email == email), None)
+            note = after_hours_note(
+                by,
+                hour=about.hour,
+                commands=spike.commands if spike else None,
+                spent=spike.spend_cents if spike else None,
+                org=policy.org,
+                today=today,
+            )
+        tell(uow, email, note, click.now)
         uow.commit()
     return Message(kind="nudged", title=f"Nudged {member.name}")
 

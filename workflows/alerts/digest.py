@@ -155,7 +155,7 @@ def compose_digest(
     total = sum(len(items) for _, items in rules)
     return Message(
         kind="digest",
-        title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone)}",
+        title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone, now=now)}",
         text=_clip(f"{total} alert{'s' if total != 1 else ''} since the last digest: {counts}."),
         sections=tuple(sections),
         chart=chart,

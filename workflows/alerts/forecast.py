@@ -10,7 +10,9 @@ rate times the weight still to come:
 
 So a Monday morning after a quiet weekend does not look like a slow month, and a month with a
 holiday expects less than one without. Until one working day's worth of the month has passed
-there is too little to go on, and no forecast is made (`Projection.ready` is false).
+there is too little to go on, and no forecast is made (`Projection.ready` is false): the rule
+does not fire and the texts say that no projection is made yet (`NOT_YET`), rather than show
+the spend so far as the month end.
 
 Every member and group of the org shares one factor for a given moment, so the rule is one
 comparison in SQL: `spent * factor > cap`.
@@ -27,6 +29,8 @@ from workflows.policy.model import OrgSettings
 OFF_DAY_WEIGHT = 0.1
 MIN_ELAPSED = 1.0
 """Working days' worth of the month that must have passed before a forecast is made."""
+NOT_YET = "no projection yet: less than a working day of the month has passed"
+"""What the texts say instead of a month end before one can be projected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +51,9 @@ class Projection:
             return 1.0
         return (self.elapsed + self.remaining) / self.elapsed
 
-    def project(self, spent_cents: int) -> int:
-        return round(spent_cents * self.factor)
+    def project(self, spent_cents: int) -> int | None:
+        """The month end at this pace; None while there is too little to go on."""
+        return round(spent_cents * self.factor) if self.ready else None
 
 
 def _weight(day_is_working: bool) -> float:

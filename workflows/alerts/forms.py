@@ -40,17 +40,18 @@ def _standing(uow: UnitOfWork, policy: Policy, email: str, now: datetime) -> tup
 
 
 def suggested_request(uow: UnitOfWork, policy: Policy, *, email: str, now: datetime) -> RequestForm:
-    """The request form as `Request more` opens it: enough to cover the month-end projection."""
+    """The request form as `Request more` opens it: enough to cover the month-end projection
+    (a fifth of the cap, at least, and all before a projection can be made)."""
     with uow:
         member, spent = _standing(uow, policy, email, now)
     projected = month_projection(now, policy.org).project(spent)
-    extra = max(_round_up(projected - member.cap_cents), _round_up(member.cap_cents // 5), _STEP)
-    return RequestForm(
-        kind=RequestKind.CAP_INCREASE,
-        amount=str(extra // 100),
-        reason=f"{format_usd(spent)} of my {format_usd(member.cap_cents)} cap spent so far;"
-        f" on course for {format_usd(projected)} this month",
-    )
+    reason = f"{format_usd(spent)} of my {format_usd(member.cap_cents)} cap spent so far"
+    shortfall = 0
+    if projected is not None:
+        reason += f"; on course for {format_usd(projected)} this month"
+        shortfall = _round_up(projected - member.cap_cents)
+    extra = max(shortfall, _round_up(member.cap_cents // 5), _STEP)
+    return RequestForm(kind=RequestKind.CAP_INCREASE, amount=str(extra // 100), reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,8 @@ class CapForm:
     name: str
     cap_cents: int
     spent_cents: int
-    projected_cents: int
+    projected_cents: int | None
+    """None before a projection can be made this month."""
     suggested_cap_cents: int
     max_cap_cents: int | None
 
@@ -86,7 +88,7 @@ def raise_cap_form(
     projected = month_projection(now, policy.org).project(spent)
     group = policy.group_of_member(member)
     ceiling = group.max_cap_cents if group is not None else None
-    suggested = max(_round_up(projected), member.cap_cents + _STEP)
+    suggested = max(_round_up(projected or 0), member.cap_cents + _STEP)
     if ceiling is not None:
         suggested = min(suggested, ceiling)
     return CapForm(

@@ -19,6 +19,7 @@ from typing import Any
 
 from workflows.alerts.calendar import after_hours_starts, local_today, month_key, month_start
 from workflows.alerts.forecast import Projection, month_projection
+from workflows.alerts.nudges import nudge_value
 from workflows.alerts.records import (
     GroupStanding,
     HourSpike,
@@ -27,7 +28,7 @@ from workflows.alerts.records import (
     Standings,
 )
 from workflows.messages import Action, Verb
-from workflows.money import cents_from_usd, format_usd
+from workflows.money import cents_from_usd, format_usd, percent_of
 from workflows.policy.model import (
     AfterHoursSpikeRule,
     AlertRule,
@@ -38,6 +39,7 @@ from workflows.policy.model import (
     Policy,
 )
 from workflows.ports import UnitOfWork
+from workflows.timefmt import day_label
 
 KIND_ORDER = ("cap_near", "after_hours_spike", "group_budget", "forecast_overrun", "idle_seat")
 """Most urgent first: people about to be stopped, possible misuse, money, forecasts, waste."""
@@ -146,7 +148,7 @@ def _standings(uow: UnitOfWork, policy: Policy, moment: Moment, *, group_totals:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{part * 100 / whole:.0f}%" if whole else "—"
+    return f"{percent_of(part, whole)}%" if whole else "—"
 
 
 def _cap_near(rule: CapNearRule, members: Sequence[MemberStanding], moment: Moment) -> list[Firing]:
@@ -199,10 +201,11 @@ def _forecast(
     projection = moment.projection
     if not projection.ready:
         return []
+    factor = projection.factor
     firings = []
     for m in members:
-        projected = projection.project(m.spent_cents)
-        if m.cap_cents > 0 and m.spent_cents * projection.factor > m.cap_cents:
+        projected = round(m.spent_cents * factor)
+        if m.cap_cents > 0 and m.spent_cents * factor > m.cap_cents:
             firings.append(
                 Firing(
                     rule=rule,
@@ -213,7 +216,7 @@ def _forecast(
                     urgency=projected / m.cap_cents,
                     group=m.group,
                     member=m.email,
-                    action=Action(verb=Verb.NUDGE, label="Nudge", value=m.email),
+                    action=Action(verb=Verb.NUDGE, label="Nudge", value=nudge_value(m.email)),
                     figures={
                         "spent": m.spent_cents,
                         "cap": m.cap_cents,
@@ -223,8 +226,8 @@ def _forecast(
                 )
             )
     for g in groups:
-        projected = projection.project(g.spent_cents)
-        if g.budget_cents > 0 and g.spent_cents * projection.factor > g.budget_cents:
+        projected = round(g.spent_cents * factor)
+        if g.budget_cents > 0 and g.spent_cents * factor > g.budget_cents:
             firings.append(
                 Firing(
                     rule=rule,
@@ -243,10 +246,6 @@ def _forecast(
                 )
             )
     return firings
-
-
-def _day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
 
 
 def spell(last_active: date) -> str:
@@ -274,6 +273,7 @@ def _idle(
     for m, days in idle:
         assert m.last_active is not None
         name = spell(m.last_active)
+        since = day_label(m.last_active, today=moment.today)
         seen = done[m.email]
         figures = {"days": days, "since": m.last_active.isoformat(), "name": m.name}
         reclaim_action = Action(
@@ -284,7 +284,7 @@ def _idle(
                 rule=rule,
                 subject=m.email,
                 period=f"{name}/{WARN}",
-                summary=f"{m.name}: idle for {days} days, since {_day(m.last_active)}",
+                summary=f"{m.name}: idle for {days} days, since {since}",
                 urgency=days / rule.reclaim_after_days,
                 group=m.group,
                 member=m.email,
@@ -304,7 +304,7 @@ def _idle(
                 rule=rule,
                 subject=m.email,
                 period=f"{name}/{RECLAIM}",
-                summary=f"{m.name}: idle for {days} days, since {_day(m.last_active)}"
+                summary=f"{m.name}: idle for {days} days, since {since}"
                 + (" — reclaimed by the policy" if rule.auto else " — past the time to reclaim"),
                 urgency=days / rule.reclaim_after_days,
                 group=m.group,
@@ -343,12 +343,17 @@ def _after_hours(
         if any(abs(spike.hour - hour) < gap for hour in earlier if hour != spike.hour):
             continue
         earlier.append(spike.hour)
-        firings.append(_spike(policy, rule, spike, spend))
+        firings.append(_spike(policy, rule, spike, spend, today=moment.today))
     return firings
 
 
 def _spike(
-    policy: Policy, rule: AfterHoursSpikeRule, spike: HourSpike, min_spend: int | None
+    policy: Policy,
+    rule: AfterHoursSpikeRule,
+    spike: HourSpike,
+    min_spend: int | None,
+    *,
+    today: date,
 ) -> Firing:
     local = spike.hour.astimezone(policy.org.zone)
     ratios = []
@@ -361,11 +366,13 @@ def _spike(
         subject=spike.email,
         period=hour_key(spike.hour),
         summary=f"{spike.name}: {spike.commands} commands, {format_usd(spike.spend_cents)}"
-        f" at {local:%H:%M} on {_day(local.date())}",
+        f" at {local:%H:%M} on {day_label(local.date(), today=today)}",
         urgency=max(ratios, default=1.0),
         group=spike.group,
         member=spike.email,
-        action=Action(verb=Verb.NUDGE, label="Nudge", value=spike.email),
+        action=Action(
+            verb=Verb.NUDGE, label="Nudge", value=nudge_value(spike.email, hour=spike.hour)
+        ),
         figures={
             "commands": spike.commands,
             "spent": spike.spend_cents,

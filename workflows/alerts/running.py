@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from workflows.alerts.calendar import local_today
 from workflows.alerts.records import NewFiring
 from workflows.alerts.rules import RECLAIM, Firing, Moment, evaluate
 from workflows.alerts.seats import remove_seat
@@ -101,7 +102,7 @@ def dispatch(uow: UnitOfWork, policy: Policy, firing: Firing, now: datetime) -> 
     """Tell everyone a fired alert concerns, now; digest items wait in the store."""
     rule = firing.rule
     if firing.member is not None and "user" in rule.notify:
-        message = to_member(firing, policy.org.zone)
+        message = to_member(firing, today=local_today(now, policy.org))
         if message is not None:
             tell(uow, firing.member, message, now)
     if rule.mode == "immediate":

@@ -18,7 +18,7 @@ from workflows.model import (
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
-from workflows.requests.announce import tell
+from workflows.requests.announce import tell, update_request_sent
 from workflows.requests.moves import move
 
 
@@ -58,7 +58,7 @@ def complete(
     if operation.purpose is OperationPurpose.APPLY:
         _applied(uow, policy, request, operation, actor=actor, now=now)
     else:
-        _reverted(uow, request, operation, actor=actor, now=now)
+        _reverted(uow, policy, request, operation, actor=actor, now=now)
 
 
 def _applied(
@@ -111,13 +111,25 @@ def _applied(
                 tier_before=done.tier_before,
                 tier_after=done.target_tier,
             )
+    update_request_sent(uow, policy, done, now)
     member = uow.members.get(done.requester)
     if member is not None:
-        tell(uow, done.requester, texts.applied(done, member, operation, policy.org.zone), now)
+        tell(
+            uow,
+            done.requester,
+            texts.applied(done, member, operation, policy.org.zone, now=now),
+            now,
+        )
 
 
 def _reverted(
-    uow: UnitOfWork, request: Request, operation: Operation, *, actor: str, now: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    request: Request,
+    operation: Operation,
+    *,
+    actor: str,
+    now: datetime,
 ) -> None:
     if operation.grant_id is not None:
         uow.grants.transition(
@@ -137,6 +149,7 @@ def _reverted(
     )
     if done is None:
         return
+    update_request_sent(uow, policy, done, now)
     member = uow.members.get(done.requester)
     if member is not None:
         tell(uow, done.requester, texts.reverted(done, member, operation), now)

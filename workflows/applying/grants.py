@@ -36,7 +36,7 @@ def warn_ending_grants(uow: UnitOfWork, policy: Policy, *, now: datetime) -> lis
                 tell(
                     uow,
                     grant.email,
-                    texts.grant_ending(request, grant.ends_at, policy.org.zone),
+                    texts.grant_ending(request, grant.ends_at, policy.org.zone, now=now),
                     now,
                 )
             warned.append(grant.id)

@@ -39,7 +39,7 @@ from workflows.model import (
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
-from workflows.requests.announce import tell, tell_admins
+from workflows.requests.announce import tell, tell_admins, update_request_sent
 from workflows.requests.moves import move
 from workflows.requests.sources import native_id_of
 
@@ -329,6 +329,7 @@ class OperationWorker:
                     error=error,
                 )
                 if request is not None:
+                    update_request_sent(uow, self._policy, request, now)
                     tell(uow, request.requester, texts.failed_to_requester(request), now)
             uow.commit()
         report.failed.append(operation.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from workflows.messages import ADMIN_CHANNEL, Message, Outgoing, Recipient, group_channel
-from workflows.model import Member, Request
+from workflows.model import POLICY_ACTOR, Member, Request
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
@@ -22,9 +22,19 @@ def name_of(uow: UnitOfWork, email: str) -> str:
     return member.name if member is not None else email
 
 
-def tell(uow: UnitOfWork, email: str, message: Message, now: datetime) -> None:
-    """A direct message to one member."""
-    uow.notifications.add(Outgoing(recipient=Recipient.member(email), message=message), at=now)
+def decider_name(uow: UnitOfWork, actor: str) -> str:
+    """Who decided, as people read it: a member's name, or "the policy"."""
+    return "the policy" if actor == POLICY_ACTOR else name_of(uow, actor)
+
+
+def tell(
+    uow: UnitOfWork, email: str, message: Message, now: datetime, *, thread_key: str | None = None
+) -> None:
+    """A direct message to one member; a later one in the same thread replaces it."""
+    uow.notifications.add(
+        Outgoing(recipient=Recipient.member(email), message=message, thread_key=thread_key),
+        at=now,
+    )
 
 
 def tell_admins(
@@ -64,6 +74,7 @@ def card(
         spent_cents=uow.usage.spend_since(requester.email, month_start(now, policy)),
         asked_before=uow.requests.count_of(requester.email) - 1,
         zone=policy.org.zone,
+        now=now,
         status=status,
         open_=open_,
     )
@@ -92,13 +103,34 @@ def send_cards(
         )
 
 
-def update_cards(uow: UnitOfWork, request: Request, message: Message, now: datetime) -> None:
-    """Replace every copy of the approval card that went out."""
-    thread = texts.approval_thread(request.id)
+def _update_thread(uow: UnitOfWork, thread: str, message: Message, now: datetime) -> None:
     for recipient in uow.notifications.recipients_of(thread):
         uow.notifications.add(
             Outgoing(recipient=recipient, message=message, thread_key=thread), at=now
         )
+
+
+def update_cards(uow: UnitOfWork, request: Request, message: Message, now: datetime) -> None:
+    """Replace every copy of the approval card that went out."""
+    _update_thread(uow, texts.approval_thread(request.id), message, now)
+
+
+def send_request_sent(
+    uow: UnitOfWork, policy: Policy, request: Request, approvers: list[str], now: datetime
+) -> None:
+    """Tell the requester who will decide, with a Cancel button while the request is pending."""
+    message = texts.request_sent(request, approvers, policy.org.zone, now=now)
+    tell(uow, request.requester, message, now, thread_key=texts.sent_thread(request.id))
+
+
+def update_request_sent(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> None:
+    """Bring the requester's "Request #N sent" message up to date once the request has left
+    pending (decided, cancelled, expired, applied, failed, ended): the outcome replaces the
+    Cancel button. A request approved by the policy at once never had that message."""
+    by = decider_name(uow, request.decided_by) if request.decided_by else ""
+    status = texts.outcome_line(request, by, policy.org.zone, now=now)
+    message = texts.request_settled(request, status, policy.org.zone, now=now)
+    _update_thread(uow, texts.sent_thread(request.id), message, now)
 
 
 def escalate_cards(

@@ -10,7 +10,7 @@ from workflows.model import CHAT_SOURCE, POLICY_ACTOR, NewRequest, Request, Requ
 from workflows.policy import Policy
 from workflows.ports import Conflict, UnitOfWork
 from workflows.requests import texts
-from workflows.requests.announce import card, name_of, send_cards, tell
+from workflows.requests.announce import card, name_of, send_cards, send_request_sent
 from workflows.requests.approvers import approvers_for
 from workflows.requests.deciding import approve_in
 from workflows.requests.grammar import RequestDraft
@@ -82,5 +82,4 @@ def _ask(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> No
     send_cards(
         uow, policy, request, card(uow, policy, request, requester, now), people=people, now=now
     )
-    names = [name_of(uow, p) for p in people]
-    tell(uow, request.requester, texts.request_sent(request, names, policy.org.zone), now)
+    send_request_sent(uow, policy, request, [name_of(uow, p) for p in people], now)

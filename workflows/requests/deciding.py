@@ -21,7 +21,14 @@ from workflows.model import (
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
-from workflows.requests.announce import card, name_of, tell, update_cards
+from workflows.requests.announce import (
+    card,
+    decider_name,
+    name_of,
+    tell,
+    update_cards,
+    update_request_sent,
+)
 from workflows.requests.approvers import may_decide
 from workflows.requests.moves import move
 from workflows.requests.sources import is_native
@@ -44,12 +51,32 @@ def _already(uow: UnitOfWork, request: Request, policy: Policy) -> Refusal:
     # Past approval, `decided_by` is still the approver: say what they did, not "applied by".
     state = "approved" if request.status in _PAST_APPROVAL else request.status.value
     if request.decided_by and request.decided_at:
-        by = (
-            "the policy" if request.decided_by == POLICY_ACTOR else name_of(uow, request.decided_by)
-        )
+        by = decider_name(uow, request.decided_by)
         when = local_time(request.decided_at, policy.org.zone)
         return Refusal(f"Request {request.ref} was already {state} by {by} at {when}.")
     return Refusal(f"Request {request.ref} is already {state}; there is nothing left to decide.")
+
+
+def _check_decider(uow: UnitOfWork, policy: Policy, request: Request, actor: str) -> None:
+    if actor == request.requester:
+        raise Refusal("You can't decide on your own request; its approvers will.")
+    if not may_decide(policy, actor, request):
+        raise Refusal(
+            f"Only the owners of {request.group} or an admin can decide on {request.ref}."
+        )
+    if request.status is not RequestStatus.PENDING:
+        raise _already(uow, request, policy)
+
+
+def decidable(uow: UnitOfWork, policy: Policy, *, request_id: int, actor: str) -> Request:
+    """The request `actor` is about to decide on, before a form asks them for a reason;
+    raises the Refusal `decide` would, so nobody fills in a form only to be refused."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise Refusal(f"There is no request #{request_id}.")
+        _check_decider(uow, policy, request, actor.lower())
+        return request
 
 
 def decide(
@@ -66,14 +93,7 @@ def decide(
     actor = actor.lower()
     with uow:
         request = _load(uow, request_id)
-        if actor == request.requester:
-            raise Refusal("You can't decide on your own request; its approvers will.")
-        if not may_decide(policy, actor, request):
-            raise Refusal(
-                f"Only the owners of {request.group} or an admin can decide on {request.ref}."
-            )
-        if request.status is not RequestStatus.PENDING:
-            raise _already(uow, request, policy)
+        _check_decider(uow, policy, request, actor)
         note = " ".join(note.split())[:500] if note else None
         if verdict is Verdict.DENY:
             request = _deny(uow, policy, request, actor=actor, now=now, note=note)
@@ -173,8 +193,9 @@ def approve_in(
     if actor == POLICY_ACTOR:
         uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note))
     uow.operations.add(operation_for(uow, approved, now))
-    by = "the policy" if actor == POLICY_ACTOR else name_of(uow, actor)
-    close_cards(uow, policy, approved, verb="Approved", by=by, now=now, note=note)
+    close_cards(
+        uow, policy, approved, verb="Approved", by=decider_name(uow, actor), now=now, note=note
+    )
     return approved
 
 
@@ -285,7 +306,8 @@ def close_cards(
     note: str | None,
     tell_requester: bool = True,
 ) -> None:
-    """Update every approval card to the outcome (buttons gone) and tell the requester."""
+    """Update every approval card and the requester's "Request #N sent" message to the
+    outcome (buttons gone), and tell the requester."""
     zone = policy.org.zone
     requester = uow.members.get(request.requester)
     if requester is not None:
@@ -300,5 +322,6 @@ def close_cards(
             card(uow, policy, request, requester, now, status=status, open_=False),
             now,
         )
+    update_request_sent(uow, policy, request, now)
     if tell_requester:
-        tell(uow, request.requester, texts.outcome(request, verb, by, zone, note), now)
+        tell(uow, request.requester, texts.outcome(request, verb, by, zone, note, now=now), now)

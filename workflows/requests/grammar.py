@@ -31,12 +31,24 @@ _MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     )
 }
-_FOR = re.compile(r"^(\d{1,4})\s*(d|day|days|w|week|weeks)$", re.I)
+_FOR = re.compile(r"^(\d+)\s*(d|day|days|w|week|weeks)$", re.I)
+_COUNT_DIGITS = 6
+"""More digits than any grant's length needs (and far fewer than `int` refuses)."""
+
+SHORTEST = (
+    "A temporary grant lasts at least a day: write for 1d or more, or leave the duration out "
+    "for a permanent change."
+)
 _TIER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 class CommandError(Refusal):
     """The text is not a command the bot understands."""
+
+
+def too_long(longest_days: int, asked: str) -> str:
+    """The refusal of a grant longer than the policy's `requests.max_duration_days`."""
+    return f"A temporary grant may last at most {longest_days} days; {asked}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +122,20 @@ def parse_day(text: str, *, today: date) -> date:
     raise CommandError(f"{text.strip()!r} is not a date; write it as 2026-12-12 or 12 Dec.")
 
 
+def _for(count: str, unit: str, *, now: datetime, longest_days: int) -> datetime:
+    """The end of a grant `for` `count` days or weeks, within the policy's longest."""
+    weeks = unit.lower().startswith("w")
+    days = int(count) * (7 if weeks else 1) if len(count) <= _COUNT_DIGITS else None
+    if days == 0:
+        raise CommandError(SHORTEST, field="until")
+    if days is None or days > longest_days:
+        asked = f"{int(count)} {'weeks' if weeks else 'days'}" if days is not None else "that"
+        raise CommandError(too_long(longest_days, f"{asked} is longer"), field="until")
+    return now + timedelta(days=days)
+
+
 def _duration(
-    words: list[str], *, now: datetime, zone: ZoneInfo
+    words: list[str], *, now: datetime, zone: ZoneInfo, longest_days: int
 ) -> tuple[datetime | None, list[str]]:
     """Take a leading `for Nd` / `until DATE` off `words`."""
     if len(words) >= 2 and words[0].lower() == "for":
@@ -120,9 +144,8 @@ def _duration(
         for taken, text in ((2, joined), (1, rest[0])):
             match = _FOR.match(text)
             if match:
-                count = int(match.group(1))
-                days = count * 7 if match.group(2).lower().startswith("w") else count
-                return now + timedelta(days=days), rest[taken:]
+                count, unit = match.groups()
+                return _for(count, unit, now=now, longest_days=longest_days), rest[taken:]
         raise CommandError(f"'for {rest[0]}' is not a duration; write it as for 14d or for 2w.")
     if len(words) >= 2 and words[0].lower() == "until":
         today = now.astimezone(zone).date()
@@ -138,8 +161,12 @@ def _duration(
     return None, words
 
 
-def parse_command(text: str, *, now: datetime, zone: ZoneInfo) -> Command:
-    """Parse the text after `/capdesk`; raises CommandError with a sentence for the person."""
+def parse_command(text: str, *, now: datetime, zone: ZoneInfo, longest_days: int) -> Command:
+    """Parse the text after `/capdesk`; raises CommandError with a sentence for the person.
+
+    `longest_days` is the policy's longest temporary grant (`requests.max_duration_days`),
+    which a `for Nd` must not pass; a date `until` is checked against it with the request.
+    """
     words = text.split()
     if not words or words[0].lower() in {"help", "?"}:
         return Help()
@@ -154,13 +181,15 @@ def parse_command(text: str, *, now: datetime, zone: ZoneInfo) -> Command:
             return Cancel(int(number))
         raise CommandError("Say which request to cancel, e.g. `/capdesk cancel 42`.")
     if verb == "raise":
-        return _parse_raise(args, now=now, zone=zone)
+        return _parse_raise(args, now=now, zone=zone, longest_days=longest_days)
     if verb == "upgrade":
-        return _parse_upgrade(args, now=now, zone=zone)
+        return _parse_upgrade(args, now=now, zone=zone, longest_days=longest_days)
     raise CommandError(f"I don't know `{words[0][:40]}`. Try:\n{HELP}")
 
 
-def _parse_raise(args: list[str], *, now: datetime, zone: ZoneInfo) -> RequestDraft:
+def _parse_raise(
+    args: list[str], *, now: datetime, zone: ZoneInfo, longest_days: int
+) -> RequestDraft:
     to_cap = bool(args) and args[0].lower() == "to"
     if to_cap:
         args = args[1:]
@@ -170,18 +199,20 @@ def _parse_raise(args: list[str], *, now: datetime, zone: ZoneInfo) -> RequestDr
         cents = parse_usd(args[0])
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    ends_at, rest = _duration(args[1:], now=now, zone=zone)
+    ends_at, rest = _duration(args[1:], now=now, zone=zone, longest_days=longest_days)
     reason = " ".join(rest)
     if to_cap:
         return RequestDraft(RequestKind.CAP_INCREASE, reason, new_cap_cents=cents, ends_at=ends_at)
     return RequestDraft(RequestKind.CAP_INCREASE, reason, add_cents=cents, ends_at=ends_at)
 
 
-def _parse_upgrade(args: list[str], *, now: datetime, zone: ZoneInfo) -> RequestDraft:
+def _parse_upgrade(
+    args: list[str], *, now: datetime, zone: ZoneInfo, longest_days: int
+) -> RequestDraft:
     tier = None
     if args and args[0].lower() not in {"for", "until"}:
         if not _TIER.match(args[0].lower()):
             raise CommandError(f"{args[0][:40]!r} is not a seat tier.")
         tier, args = args[0].lower(), args[1:]
-    ends_at, rest = _duration(args, now=now, zone=zone)
+    ends_at, rest = _duration(args, now=now, zone=zone, longest_days=longest_days)
     return RequestDraft(RequestKind.SEAT_UPGRADE, " ".join(rest), tier=tier, ends_at=ends_at)

@@ -145,12 +145,15 @@ def _unroutable(
         after={"reason": why},
     )
     tell_admins(
-        uow, policy, unroutable_message(native, name_of(uow, native.email), why, policy), now
+        uow,
+        policy,
+        unroutable_message(native, name_of(uow, native.email), why, policy, now=now),
+        now,
     )
 
 
 def unroutable_message(
-    native: NativeIncreaseRequest, name: str, why: str, policy: Policy
+    native: NativeIncreaseRequest, name: str, why: str, policy: Policy, *, now: datetime
 ) -> Message:
     """To the admins: a native request capdesk cannot route; it waits in the admin console."""
     return Message(
@@ -162,7 +165,7 @@ def unroutable_message(
         ),
         facts=(
             Fact(label="Why", value=why),
-            Fact(label="Asked", value=local_stamp(native.created_at, policy.org.zone)),
+            Fact(label="Asked", value=local_stamp(native.created_at, policy.org.zone, now=now)),
             Fact(label="Native request", value=native.id),
         ),
     )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.messages import Action, Fact, Message, Progress, Verb
-from workflows.model import Member, Operation, Period, Request, RequestKind
+from workflows.model import Member, Operation, Period, Request, RequestKind, RequestStatus
 from workflows.money import format_usd
 from workflows.timefmt import last_day, local_stamp, local_time
 
@@ -14,6 +14,11 @@ from workflows.timefmt import last_day, local_stamp, local_time
 def approval_thread(request_id: int) -> str:
     """The thread key shared by every copy of a request's approval message."""
     return f"approval:{request_id}"
+
+
+def sent_thread(request_id: int) -> str:
+    """The thread key of the requester's "Request #N sent" message."""
+    return f"request-sent:{request_id}"
 
 
 def what(request: Request) -> str:
@@ -27,9 +32,11 @@ def what(request: Request) -> str:
     return f"{request.target_tier} seat (now {request.tier_before})"
 
 
-def lasting(request: Request, zone: ZoneInfo) -> str:
-    """`until Sun 6 Dec` or `permanent`."""
-    return "permanent" if request.ends_at is None else f"until {last_day(request.ends_at, zone)}"
+def lasting(request: Request, zone: ZoneInfo, *, now: datetime) -> str:
+    """`until Sun 6 Dec` (`until Fri 31 Dec 2027` in another year) or `permanent`."""
+    if request.ends_at is None:
+        return "permanent"
+    return f"until {last_day(request.ends_at, zone, now=now)}"
 
 
 def _title(request: Request, name: str) -> str:
@@ -38,19 +45,55 @@ def _title(request: Request, name: str) -> str:
     return f"{name} asks for a {request.target_tier} seat"
 
 
-def request_sent(request: Request, approvers: list[str], zone: ZoneInfo) -> Message:
-    """To the requester: the request is with these people."""
+def _asked(request: Request, zone: ZoneInfo, now: datetime) -> tuple[Fact, ...]:
+    return (
+        Fact(label="What", value=what(request)),
+        Fact(label="For", value=lasting(request, zone, now=now)),
+        Fact(label="Reason", value=request.reason),
+    )
+
+
+def request_sent(
+    request: Request, approvers: list[str], zone: ZoneInfo, *, now: datetime
+) -> Message:
+    """To the requester: the request is with these people, and can be cancelled meanwhile."""
     return Message(
         kind="request_sent",
         title=f"Request {request.ref} sent",
         text=f"{' or '.join(approvers)} will decide. You'll hear back here.",
-        facts=(
-            Fact(label="What", value=what(request)),
-            Fact(label="For", value=lasting(request, zone)),
-            Fact(label="Reason", value=request.reason),
-        ),
+        facts=_asked(request, zone, now),
         actions=(Action(verb=Verb.CANCEL, label="Cancel request", value=str(request.id)),),
     )
+
+
+def request_settled(request: Request, status: str, zone: ZoneInfo, *, now: datetime) -> Message:
+    """The "Request #N sent" message once the request left pending: its outcome, no Cancel."""
+    return Message(
+        kind="request_sent",
+        title=f"Request {request.ref} sent",
+        text=status,
+        facts=_asked(request, zone, now),
+    )
+
+
+def outcome_line(request: Request, by: str, zone: ZoneInfo, *, now: datetime) -> str:
+    """Where a request that left pending stands, in one line: `Approved by Dana Okafor at
+    14:02 · in force since Mon 23 Nov 14:03`. `by` names the decider."""
+    decided = request.decided_at or request.updated_at
+    if request.status is RequestStatus.EXPIRED:
+        return f"Expired at {local_time(decided, zone)}: nobody decided in time"
+    verb = {RequestStatus.DENIED: "Denied", RequestStatus.CANCELLED: "Cancelled"}.get(
+        request.status, "Approved"
+    )
+    line = decided_status(verb, by, decided, zone, request.decision_note)
+    since = local_stamp(request.updated_at, zone, now=now)
+    if request.status is RequestStatus.APPLIED:
+        return f"{line} · in force since {since}"
+    if request.status is RequestStatus.FAILED:
+        return f"{line} · not applied yet; the admins are on it"
+    if request.status is RequestStatus.REVERTED:
+        return f"{line} · ended {since}"
+    return line
 
 
 def approval_card(
@@ -60,6 +103,7 @@ def approval_card(
     spent_cents: int,
     asked_before: int,
     zone: ZoneInfo,
+    now: datetime,
     status: str = "",
     open_: bool = True,
 ) -> Message:
@@ -77,7 +121,7 @@ def approval_card(
         text=f"Request {request.ref} · {request.group} · {requester.tier} seat",
         facts=(
             Fact(label="What", value=what(request)),
-            Fact(label="For", value=lasting(request, zone)),
+            Fact(label="For", value=lasting(request, zone, now=now)),
             Fact(label="Reason", value=request.reason),
             Fact(label="Asked before", value=asked),
         ),
@@ -95,7 +139,9 @@ def decided_status(verb: str, by: str, at: datetime, zone: ZoneInfo, note: str |
     return f"{line}: {note}" if note else line
 
 
-def outcome(request: Request, verb: str, by: str, zone: ZoneInfo, note: str | None) -> Message:
+def outcome(
+    request: Request, verb: str, by: str, zone: ZoneInfo, note: str | None, *, now: datetime
+) -> Message:
     """To the requester: what became of the request."""
     text = {
         "Approved": "It is being applied now; I'll tell you when it's in force.",
@@ -111,7 +157,7 @@ def outcome(request: Request, verb: str, by: str, zone: ZoneInfo, note: str | No
         title=f"Request {request.ref} {verb.lower()}" + (f" by {by}" if by else ""),
         text=text,
         facts=tuple(facts),
-        footer=local_stamp(request.decided_at or request.updated_at, zone),
+        footer=local_stamp(request.decided_at or request.updated_at, zone, now=now),
     )
 
 
@@ -134,7 +180,9 @@ def escalation_status(waited: timedelta) -> str:
     return f"Escalated to the admins: no decision for {int(waited.total_seconds() // 3600)}h"
 
 
-def applied(request: Request, member: Member, operation: Operation, zone: ZoneInfo) -> Message:
+def applied(
+    request: Request, member: Member, operation: Operation, zone: ZoneInfo, *, now: datetime
+) -> Message:
     """To the requester: the change is in force."""
     now_is = (
         f"Your {request.period} cap is now {format_usd(_cap_of(member, operation))}"
@@ -144,7 +192,7 @@ def applied(request: Request, member: Member, operation: Operation, zone: ZoneIn
     return Message(
         kind="request_applied",
         title=f"Request {request.ref} is in force",
-        text=f"{now_is}, {lasting(request, zone)}.",
+        text=f"{now_is}, {lasting(request, zone, now=now)}.",
     )
 
 
@@ -172,11 +220,11 @@ def reverted(request: Request, member: Member, operation: Operation) -> Message:
     )
 
 
-def grant_ending(request: Request, ends_at: datetime, zone: ZoneInfo) -> Message:
+def grant_ending(request: Request, ends_at: datetime, zone: ZoneInfo, *, now: datetime) -> Message:
     """To the member, a day before: the grant ends soon; ask for an extension if needed."""
     return Message(
         kind="grant_ending",
-        title=f"Your {what(request).split(' (')[0]} ends {local_stamp(ends_at, zone)}",
+        title=f"Your {what(request).split(' (')[0]} ends {local_stamp(ends_at, zone, now=now)}",
         text="If you still need it, ask for an extension before then.",
         actions=(Action(verb=Verb.EXTEND, label="Ask for an extension", value=str(request.id)),),
     )

@@ -10,7 +10,7 @@ from workflows.money import format_usd
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests.approvers import eligible_deciders, required_approvals
-from workflows.requests.grammar import RequestDraft
+from workflows.requests.grammar import RequestDraft, too_long
 from workflows.timefmt import last_day
 
 REASON_MIN, REASON_MAX = 3, 500
@@ -43,9 +43,7 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
     days = (last - now.astimezone(zone).date()).days
     if ends_at - now > timedelta(days=longest, hours=1) and days > longest:
         raise Refusal(
-            f"A temporary grant may last at most {longest} days; "
-            f"{last_day(ends_at, zone)} is further away.",
-            field="until",
+            too_long(longest, f"{last_day(ends_at, zone, now=now)} is further away"), field="until"
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -33,6 +33,13 @@ DEFAULT_CAP_CENTS: Mapping[str, int] = MappingProxyType(
         "project-management": 5000,
     }
 )
+
+_BUDGET_PCT_OF_CAPS = 80
+"""Budgets leave room for people not spending their whole cap..."""
+_TIGHT_BUDGET_PCT = MappingProxyType({"software": 60})
+"""...except software's, the heaviest users': their spend this month runs into it."""
+STORY_GROUP = "software"
+"""The group whose month has reached most of its budget, so the digest has a budget to show."""
 
 DOMAIN = "example.com"
 DEMO_REQUESTER = f"eve.novak@{DOMAIN}"
@@ -117,21 +124,35 @@ class SandboxOrg:
         """The emails of the organisation's admins."""
         return tuple(p.email for p in self.people if p.role == "admin")
 
+    def budget_cents(self, group: str) -> int:
+        """The monthly budget of `group` (see `monthly_budget_cents`)."""
+        return monthly_budget_cents(group, [p.cap_cents for p in self.members_of(group)])
+
     def month_to_date_cents(self, email: str) -> int:
         """What `email` has spent since the first of `today`'s month."""
         return self._month_to_date.get(email.lower(), 0)
+
+
+def monthly_budget_cents(group: str, caps: Iterable[int]) -> int:
+    """A group's monthly budget as a person would set it: a share of its members' caps (80 %,
+    software's 60 %), rounded up to whole hundreds of dollars. It never depends on the spend,
+    so it is the same on every day of the month."""
+    share = _TIGHT_BUDGET_PCT.get(group, _BUDGET_PCT_OF_CAPS)
+    return -(-sum(caps) * share // 100 // 10000) * 10000
 
 
 def generate_org(seed: int, *, today: date) -> SandboxOrg:
     """The organisation named by `seed`, with usage up to the end of `today`."""
     rng = random.Random(seed)
     people = _people(rng, today)
+    story = [p.cap_cents for p in people if p.group == STORY_GROUP]
     daily, hourly = generate_usage(
         rng,
         people,
         today=today,
         exempt=frozenset(p.email for p in people if p.name in _FIXED_NAMES),
         pinned={DEMO_REQUESTER: rng.uniform(0.72, 0.78)},
+        near_budget=(STORY_GROUP, monthly_budget_cents(STORY_GROUP, story)),
     )
     return SandboxOrg(seed=seed, today=today, people=people, daily=daily, hourly=hourly)
 

@@ -7,15 +7,11 @@ from typing import Any
 
 from bot.connectors.sandbox.connector import SANDBOX_TIERS
 from bot.connectors.sandbox.org import DEFAULT_CAP_CENTS, GROUPS, SandboxOrg
+from bot.connectors.sandbox.usage import ORG_SETTINGS
 from workflows.policy import Policy
 
 _MAX_CAP_USD = {"software": 600}
 _DEFAULT_MAX_CAP_USD = 400
-# Budgets leave room for people not spending their whole cap...
-_BUDGET_PCT_OF_CAPS = 80
-# ...except this group's, set just under its spend so far: the digest has a budget alert to show.
-_OVER_BUDGET_GROUP = "software"
-_OVER_BUDGET_USE_PCT = 94
 _CHANNELS = {"embedded": "C0EMBEDDED"}
 
 _RULES: list[dict[str, Any]] = [
@@ -56,11 +52,7 @@ def builtin_policy(org: SandboxOrg) -> Policy:
     """Groups, owners, caps, budgets and the alert rules of SPEC section 4, for `org`."""
     return Policy.model_validate(
         {
-            "org": {
-                "timezone": "Europe/Berlin",
-                "business_hours": "08:00-20:00",
-                "currency": "USD",
-            },
+            "org": ORG_SETTINGS,
             "admins": list(org.admins),
             "admin_channel": {"slack": "C0ADMINS", "teams": "19:admins@thread.tacv2"},
             "seat_tiers": list(SANDBOX_TIERS),
@@ -85,24 +77,13 @@ def _group(org: SandboxOrg, name: str) -> dict[str, Any]:
         "members": [p.email for p in members],
         "default_cap_usd": _usd(DEFAULT_CAP_CENTS[name]),
         "max_cap_usd": _MAX_CAP_USD.get(name, _DEFAULT_MAX_CAP_USD),
-        "monthly_budget_usd": _budget_usd(org, name),
+        "monthly_budget_usd": _usd(org.budget_cents(name)),
         "auto_approve_under_usd": 25,
         "approvals_required": 1,
     }
     if name in _CHANNELS:
         group["channel"] = {"slack": _CHANNELS[name]}
     return group
-
-
-def _budget_usd(org: SandboxOrg, name: str) -> Decimal:
-    members = org.members_of(name)
-    if name == _OVER_BUDGET_GROUP:
-        spent = sum(org.month_to_date_cents(p.email) for p in members)
-        # Rounded down to whole tens of dollars, so the share used only grows.
-        return _usd(max(1000, spent * 100 // _OVER_BUDGET_USE_PCT // 1000 * 1000))
-    caps = sum(p.cap_cents for p in members)
-    # Rounded up to whole hundreds of dollars, as a budget is written.
-    return _usd(-(-caps * _BUDGET_PCT_OF_CAPS // 100 // 10000) * 10000)
 
 
 def _usd(cents: int) -> Decimal:

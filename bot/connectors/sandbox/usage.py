@@ -3,7 +3,11 @@
 Activity is generated hour by hour (UTC) and daily figures are the sums of those hours, so
 the two views always agree. Patterns: a weekday rhythm (weekends near zero), heavier use in
 software than in project management, sprint spikes every other week, a few idle seats, a few
-people near their cap and a few after-hours bursts.
+people near their cap, a few after-hours bursts, and one group whose month has run into its
+budget.
+
+Every pattern holds on any day, the first of a month included: the rules must have something
+to show whenever the sandbox is started, so a month only a day old is shaped like the others.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from workflows.admin import DailyUsage, HourlyUsage
+from workflows.alerts.forecast import month_projection
+from workflows.policy.model import OrgSettings
 
 if TYPE_CHECKING:
     from bot.connectors.sandbox.org import SandboxPerson
 
 HISTORY_DAYS = 60
 HOURLY_DAYS = 14
-ZONE = ZoneInfo("Europe/Berlin")
+ORG_SETTINGS = {"timezone": "Europe/Berlin", "business_hours": "08:00-20:00", "currency": "USD"}
+"""The sandbox org's `org:` settings (its built-in policy has the same)."""
+ZONE = ZoneInfo(ORG_SETTINGS["timezone"])
 
 # The share of their monthly cap people typically spend: software heavy, project management light.
 _CAP_SHARE: Mapping[str, tuple[float, float]] = MappingProxyType(
@@ -54,6 +62,11 @@ _LUNCH_HOUR = 12
 _ORDINARY_CEILING = 0.80
 # Local hours outside 08:00-20:00 that exist exactly once on every day, DST changes included.
 _NIGHT_HOURS = (21, 22, 23, 0, 1, 5, 6)
+# The share of its budget the story group has spent by today: past the 90 % budget rule...
+_NEAR_BUDGET = (0.92, 0.97)
+# ...and at least enough to be on course for this much of it, so the forecast rule has
+# something to show late in the month too, when little of it is left to project.
+_ON_COURSE_FOR = 1.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +133,22 @@ def generate_usage(
     today: date,
     exempt: Collection[str],
     pinned: Mapping[str, float],
+    near_budget: tuple[str, int],
 ) -> tuple[tuple[DailyUsage, ...], tuple[HourlyUsage, ...]]:
     """Daily usage for the 60 days ending at `today` and hourly usage for the last 14.
 
     `exempt` people get no pattern; `pinned` maps people to the share of their cap they have
-    spent this month. Only days and hours with activity have a row.
+    spent this month; `near_budget` names a group and its budget, which its month runs into.
+    Only days and hours with activity have a row.
     """
     calendar = _Calendar(today)
     days = calendar.days()
     patterns = _pick_patterns(rng, people, calendar, exempt=exempt)
     sprint_phase = rng.randint(0, 1)
     activity: dict[str, _Hours] = {}
+    habits_of: dict[str, _Habits] = {}
     for person in people:
-        habits = _habits(rng, person)
+        habits = habits_of[person.email] = _habits(rng, person)
         last_day = patterns.last_active.get(person.email, today)
         hours: _Hours = {}
         for day, midnight in days:
@@ -148,7 +164,54 @@ def generate_usage(
             rng, hours, habits=habits, cap_cents=person.cap_cents, calendar=calendar, share=share
         )
         activity[person.email] = hours
+    group, budget = near_budget
+    keep = {*exempt, *patterns.near_cap, *patterns.last_active}
+    members = [p for p in people if p.group == group]
+    _into_budget(rng, activity, habits_of, members, budget, calendar=calendar, keep=keep)
     return _aggregate(activity, calendar)
+
+
+def _into_budget(
+    rng: random.Random,
+    activity: Mapping[str, _Hours],
+    habits: Mapping[str, _Habits],
+    members: Sequence[SandboxPerson],
+    budget_cents: int,
+    *,
+    calendar: _Calendar,
+    keep: Collection[str],
+) -> None:
+    """Shape the group's month so it has spent 92-97 % of its budget by today, and enough to
+    be on course for more than all of it by the month end whenever a forecast can be made
+    (late in a month, that is more than the budget itself).
+
+    The people in `keep` (exempt, near their cap, idle) keep their month; the others share
+    the rest in proportion to their caps, each below the ordinary ceiling.
+    """
+    month_start = calendar.day_start(calendar.today.replace(day=1))
+
+    def spent(email: str) -> int:
+        return sum(cents for at, (_, cents) in activity[email].items() if at >= month_start)
+
+    # The forecast's factor shrinks as the day goes by: the one at its end holds all day.
+    tonight = datetime.combine(calendar.today, time(23, 59, 59), ZONE)
+    projection = month_projection(tonight, OrgSettings.model_validate(ORG_SETTINGS))
+    on_course = budget_cents * _ON_COURSE_FOR / projection.factor if projection.ready else 0
+    target = round(max(budget_cents * rng.uniform(*_NEAR_BUDGET), on_course))
+    free = [p for p in members if p.email not in keep]
+    rest = target - sum(spent(p.email) for p in members if p.email in keep)
+    weights = {p.email: p.cap_cents * rng.uniform(0.8, 1.2) for p in free}
+    total = sum(weights.values())
+    for person in free:
+        share = rest * weights[person.email] / total / person.cap_cents
+        _shape_month(
+            rng,
+            activity[person.email],
+            habits=habits[person.email],
+            cap_cents=person.cap_cents,
+            calendar=calendar,
+            share=min(max(share, 0.05), _ORDINARY_CEILING - 0.02),
+        )
 
 
 def _pick_patterns(

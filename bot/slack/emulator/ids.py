@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 
 
 def slack_id(prefix: str, seed: str) -> str:
@@ -17,13 +18,16 @@ class Stamps:
 
     A message `ts` is Slack's "seconds.micros" string; the micro part steps by 100 within
     one second of the injected clock, so timestamps stay unique and ordered even when the
-    clock stands still.
+    clock stands still. Trigger ids also carry a salt of each workspace's own: the bot keeps
+    them to spot replays, so a workspace started again on the same database (the playground
+    after a restart, on a clock pinned to one instant) must not hand out the same ones.
     """
 
     def __init__(self) -> None:
         self._second = 0
         self._micro = 0
         self._counter = 0
+        self._salt = secrets.token_hex(8)
 
     def ts(self, now: float) -> str:
         """A fresh message timestamp, later than every one issued before."""
@@ -40,7 +44,7 @@ class Stamps:
     def trigger_id(self, now: float) -> str:
         """A trigger id in Slack's `seconds.number.hex` shape."""
         self._counter += 1
-        secret = hashlib.sha256(f"trigger{self._counter}".encode()).hexdigest()[:32]
+        secret = hashlib.sha256(f"trigger{self._salt}{self._counter}".encode()).hexdigest()[:32]
         return f"{int(now)}.{self._counter}.{secret}"
 
     def token(self, kind: str) -> str:

@@ -23,7 +23,7 @@ from bot.slack.home import publish_home
 from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
 from workflows.alerts.forms import suggested_request
-from workflows.clicks import Click, press
+from workflows.clicks import Click, button_value, id_of, press
 from workflows.errors import Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Request, RequestKind
@@ -46,7 +46,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
 
 
 async def _click(surface: Surface, *, body: dict[str, Any], action: dict[str, Any]) -> None:
-    trigger_id = body.get("trigger_id", "")
+    trigger_id = body["trigger_id"]
     on_home = (body.get("view") or {}).get("type") == "home"
 
     async def answer(message: Message) -> None:
@@ -72,20 +72,21 @@ async def _act(
     answer: Callable[[Message], Awaitable[None]],
 ) -> None:
     user_id = body["user"]["id"]
-    trigger_id = body.get("trigger_id", "")
+    trigger_id = body["trigger_id"]
     on_home = (body.get("view") or {}).get("type") == "home"
+    if await surface.replayed(trigger_id, "button click"):
+        return
     email = await surface.directory.email_of(user_id)
     if email is None:
         await answer(UNKNOWN_PERSON)
         return
     verb = Verb(action["action_id"])
-    value = str(action.get("value") or "")
     try:
+        value = button_value(str(action.get("value") or ""))
         if verb is Verb.DENY:
-            if not value.isdigit() or not await open_deny_form(
-                surface, trigger_id=trigger_id, request_id=int(value)
-            ):
-                raise Refusal("This request no longer exists.")
+            await open_deny_form(
+                surface, trigger_id=trigger_id, actor=email, request_id=id_of(value)
+            )
             return
         if verb in (Verb.REQUEST_MORE, Verb.EXTEND, Verb.RAISE_CAP):
             await _open_form(surface, verb=verb, value=value, email=email, trigger_id=trigger_id)
@@ -141,7 +142,5 @@ def _suggested(surface: Surface, email: str) -> RequestDraft | None:
 
 
 def _request(surface: Surface, value: str) -> Request | None:
-    if not value.isdigit():
-        return None
     with surface.app.uow() as uow:
-        return uow.requests.get(int(value))
+        return uow.requests.get(id_of(value))

@@ -32,7 +32,7 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
                 surface,
                 user_id=command["user_id"],
                 text=command.get("text") or "",
-                trigger_id=command.get("trigger_id") or "",
+                trigger_id=command["trigger_id"],
                 response_url=command["response_url"],
             ),
             name="slash command",
@@ -55,6 +55,8 @@ async def _run(
 async def _command(
     surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
 ) -> None:
+    if await surface.replayed(trigger_id, "slash command"):
+        return
     email = await surface.directory.email_of(user_id)
     if email is None:
         await surface.reply(response_url, UNKNOWN_PERSON)
@@ -68,7 +70,12 @@ async def _command(
                 surface, trigger_id=trigger_id, email=email, kind=_FORM_WORDS[bare]
             )
             return
-        command = parse_command(text, now=now, zone=app.policy.org.zone)
+        command = parse_command(
+            text,
+            now=now,
+            zone=app.policy.org.zone,
+            longest_days=app.policy.requests.max_duration_days,
+        )
         if isinstance(command, RequestDraft) and not command.reason.strip():
             # No reason given: the form asks for it, with what was typed already filled in.
             await open_request_form(

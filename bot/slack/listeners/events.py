@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.directory import PLATFORM
 from bot.slack.home import publish_home
 from bot.slack.surface import Surface
 
@@ -35,13 +34,4 @@ async def _home(surface: Surface, body: dict[str, Any], user_id: str) -> None:
 async def _first_time(surface: Surface, body: dict[str, Any]) -> bool:
     # Slack redelivers an event it thinks was lost (X-Slack-Retry-Num); any replica may get it.
     event_id = str(body.get("event_id") or "")
-    if not event_id:
-        return True
-
-    def record() -> bool:
-        with surface.app.uow() as uow:
-            first = uow.inbound.first_time(PLATFORM, event_id, at=surface.app.clock.now())
-            uow.commit()
-            return first
-
-    return await surface.run(record)
+    return not event_id or await surface.first_time(event_id)

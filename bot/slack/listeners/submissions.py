@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,64 +38,96 @@ _REASON = "reason"
 
 
 def register(bolt: AsyncApp, surface: Surface) -> None:
-    """Listen for the request form and the deny form."""
+    """Listen for the request form, the raise-cap form and the deny form."""
 
     @bolt.view(REQUEST_CALLBACK)
     async def request_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Send the request, or show what is wrong next to the field at fault."""
-        kind = RequestKind(json.loads(view.get("private_metadata") or "{}").get("kind"))
-        form = read_request_form(view["state"]["values"], kind=kind)
         fields = {block.get("block_id") for block in view.get("blocks", [])}
-        try:
-            with _failure_as_refusal():
-                email = await _email(surface, body)
-                await surface.run(_submit, surface, email, form)
-        except Refusal as exc:
-            field = exc.field if exc.field is not None and exc.field in fields else _REASON
-            await ack(response_action="errors", errors={field: str(exc)[:150]})
-            return
-        await ack()
-        surface.wake_outbox()
+
+        async def work() -> None:
+            form = read_request_form(view["state"]["values"], kind=_kind(view))
+            email = await _email(surface, body)
+            await surface.run(_submit, surface, email, form)
+
+        def field(exc: Refusal) -> str:
+            return exc.field if exc.field is not None and exc.field in fields else _REASON
+
+        if await _answer(surface, ack, body, work, field=field):
+            surface.wake_outbox()
 
     @bolt.view(RAISE_CAP_CALLBACK)
     async def cap_raised(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Queue the new cap and say so in the form; a bad amount is shown next to it."""
-        amount = read_raise_cap_form(view["state"]["values"])
-        try:
-            with _failure_as_refusal():
-                email = await _email(surface, body)
-                member = view.get("private_metadata") or ""
-                done = await surface.run(_raise_cap, surface, email, member, amount)
-        except Refusal as exc:
-            await ack(response_action="errors", errors={"amount": str(exc)[:150]})
-            return
-        await ack(response_action="update", view=result_modal(done.title, done.text))
-        surface.wake_outbox()
+
+        async def work() -> dict[str, Any]:
+            amount = read_raise_cap_form(view["state"]["values"])
+            email = await _email(surface, body)
+            member = view.get("private_metadata") or ""
+            done = await surface.run(_raise_cap, surface, email, member, amount)
+            return {"response_action": "update", "view": result_modal(done.title, done.text)}
+
+        if await _answer(surface, ack, body, work, field=lambda _: "amount"):
+            surface.wake_outbox()
 
     @bolt.view(DENY_CALLBACK)
     async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Deny with the reason given; a request decided meanwhile is said so in the form."""
-        note = read_deny_form(view["state"]["values"])
-        try:
-            with _failure_as_refusal():
-                email = await _email(surface, body)
-                if len(note.strip()) < 3:
-                    raise Refusal("Say why, in a few words: the requester will read it.")
-                app = surface.app
-                click = Click(
-                    actor=email,
-                    verb=Verb.DENY,
-                    value=view.get("private_metadata") or "",
-                    now=app.clock.now(),
-                    note=note,
-                )
-                await surface.run(press, app.uow, app.policy, click)
-        except Refusal as exc:
-            await ack(response_action="errors", errors={_REASON: str(exc)[:150]})
-            return
-        await ack()
-        surface.metrics.decision("deny")
-        surface.wake_outbox()
+
+        async def work() -> None:
+            note = read_deny_form(view["state"]["values"])
+            email = await _email(surface, body)
+            if len(note.strip()) < 3:
+                raise Refusal("Say why, in a few words: the requester will read it.")
+            app = surface.app
+            click = Click(
+                actor=email,
+                verb=Verb.DENY,
+                value=view.get("private_metadata") or "",
+                now=app.clock.now(),
+                note=note,
+            )
+            await surface.run(press, app.uow, app.policy, click)
+
+        if await _answer(surface, ack, body, work, field=lambda _: _REASON):
+            surface.metrics.decision("deny")
+            surface.wake_outbox()
+
+
+async def _answer(
+    surface: Surface,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    work: Callable[[], Awaitable[dict[str, Any] | None]],
+    *,
+    field: Callable[[Refusal], str],
+) -> bool:
+    """Do a submission's work and answer Slack with its outcome; True when it was done.
+
+    The answer is what `work` returns (nothing closes the form), or the refusal next to the
+    field `field` picks. A submission handled before (the same trigger_id) closes the form
+    and is not acted on again.
+    """
+    try:
+        with _failure_as_refusal():
+            if await surface.replayed(body["trigger_id"], "form submission"):
+                await ack()
+                return False
+            answer = await work()
+    except Refusal as exc:
+        await ack(response_action="errors", errors={field(exc): str(exc)[:150]})
+        return False
+    await ack(**(answer or {}))
+    return True
+
+
+def _kind(view: dict[str, Any]) -> RequestKind:
+    """The kind of request the form asks for, which capdesk put in its metadata."""
+    try:
+        kind = json.loads(view.get("private_metadata") or "{}").get("kind")
+        return RequestKind(kind)
+    except (ValueError, AttributeError) as exc:
+        raise Refusal("This form is not one capdesk made; open it again.") from exc
 
 
 def _raise_cap(surface: Surface, actor: str, member: str, amount: str) -> Message:
