@@ -199,13 +199,19 @@ def _postgres_only(org: Org) -> None:
 
 
 def _backend_pid(engine: Engine) -> int:
+    """The session holding this schema's scheduler lock (other suites on the same server may
+    hold advisory locks of their own)."""
     with engine.connect() as connection:
+        where = connection.execute(text("SELECT current_database(), current_schema()")).one()
+        key = lock_key(*where)
+        # A bigint key shows in pg_locks as its high and low 32 bits, objsubid 1.
         return int(
             connection.execute(
                 text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    " AND pid <> pg_backend_pid()"
-                )
+                    " AND classid = :high AND objid = :low AND objsubid = 1"
+                ),
+                {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
             ).scalar_one()
         )
 
