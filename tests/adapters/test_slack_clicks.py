@@ -11,6 +11,8 @@ from sqlalchemy import text
 from bot.slack.emulator import Message
 from tests.adapters.conftest import ANA, BOTH_DATABASES, LEA, RAVI, SAM, TOM, Served
 from tests.adapters.test_slack_story import ask, buttons, text_of
+from tests.now import ZONE
+from workflows.timefmt import local_time
 
 pytestmark = pytest.mark.anyio
 
@@ -135,7 +137,8 @@ async def test_deny_on_a_request_decided_meanwhile_says_so_without_a_form(served
     await served.settle()
     told = served.emu.last_ephemeral_for(LEA)
     assert told is not None
-    assert "Request #1 was already approved by Sam Ortiz at 10:00." in text_of(told)
+    at = local_time(served.clock.now(), ZONE)
+    assert f"Request #1 was already approved by Sam Ortiz at {at}." in text_of(told)
     assert served.emu.calls("views.open") == []
 
 

@@ -27,7 +27,8 @@ BAD = {
     "raise 50 for 400d reason": "at most 90 days",
     "raise 50 for 0d reason": "A temporary grant lasts at least a day",
     "raise 50 for 99999d reason": "at most 90 days; 99999 days is longer",
-    "raise 50 until 2027-12-31 reason": "at most 90 days; Fri 31 Dec 2027 is further away",
+    # Never this year at any instant the suites run at, so the year is shown.
+    "raise 50 until 2030-12-31 reason": "at most 90 days; Tue 31 Dec 2030 is further away",
     "raise 50 for 7d " + "x" * 10_000: "keep it to 500",
     "fly me to the moon": "I don't know `fly`",
     "cancel abc": "Say which request to cancel",

@@ -9,6 +9,8 @@ import pytest
 from bot.slack.directory import SlackDirectory
 from bot.slack.emulator import Message
 from tests.adapters.conftest import BOTH_DATABASES, DANA, EVE, LEA, SAM, TOM, Served
+from tests.now import ZONE
+from workflows.timefmt import local_stamp, local_time
 
 pytestmark = pytest.mark.anyio
 
@@ -260,6 +262,10 @@ async def test_the_requesters_sent_message_loses_its_cancel_button_once_decided(
     # Updated in place, like the owners' cards: the outcome instead of the Cancel button.
     [sent] = [m for m in served.dm(TOM) if "Request #1 sent" in text_of(m)]
     assert buttons(sent) == []
-    assert "Approved by Sam Ortiz at 10:00 · in force since Mon 23 Nov 10:00" in text_of(sent)
+    now = served.clock.now()
+    stamp = local_stamp(now, ZONE, now=now)
+    assert f"Approved by Sam Ortiz at {local_time(now, ZONE)} · in force since {stamp}" in text_of(
+        sent
+    )
     with pytest.raises(LookupError):
         served.emu.block_actions(TOM, sent, "cancel")
