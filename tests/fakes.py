@@ -60,6 +60,7 @@ from workflows.model import (
     Verdict,
     check_transition,
 )
+from workflows.money import cents_from_micros
 from workflows.policy import Policy
 from workflows.ports import (
     AlertRepository,
@@ -138,10 +139,6 @@ class Figure:
     estimated: bool = False
 
 
-def _cents(micros: int) -> int:
-    return (micros + 5000) // 10000
-
-
 def daily_figures(state: _State) -> dict[tuple[str, date], Figure]:
     """The backend's row for a member's day, else the sum of the day's telemetry hours."""
     found = {key: Figure(r.spend_cents, r.commands) for key, r in state.daily.items()}
@@ -152,7 +149,9 @@ def daily_figures(state: _State) -> dict[tuple[str, date], Figure]:
         total[1] += values.get("prompts", 0) + values.get("tool_runs", 0)
     for key, (micros, commands) in sums.items():
         if key not in found:
-            found[key] = Figure(_cents(micros), commands, _cents(micros), estimated=True)
+            found[key] = Figure(
+                cents_from_micros(micros), commands, cents_from_micros(micros), estimated=True
+            )
     return found
 
 
@@ -161,7 +160,7 @@ def hourly_figures(state: _State) -> dict[tuple[str, datetime], Figure]:
     found = {key: Figure(r.spend_cents, r.commands) for key, r in state.hourly.items()}
     for key, values in state.telemetry.items():
         if key not in found:
-            cents = _cents(values.get("cost_micros", 0))
+            cents = cents_from_micros(values.get("cost_micros", 0))
             commands = values.get("prompts", 0) + values.get("tool_runs", 0)
             found[key] = Figure(cents, commands, cents, estimated=True)
     return found
@@ -761,7 +760,7 @@ class FakeAlerts(_Repo):
         for (_email, day, group), row in self._s.unmatched.items():
             if group and since <= day <= today:
                 micros[group] = micros.get(group, 0) + row.cost_micros
-        return {group: _cents(total) for group, total in micros.items()}
+        return {group: cents_from_micros(total) for group, total in micros.items()}
 
     def note_new_seats(self, today: date) -> None:
         state = self._w

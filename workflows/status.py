@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.alerts.forecast import NOT_YET, month_projection
+from workflows.alerts.rules import estimate_note
 from workflows.errors import Refusal
 from workflows.messages import Action, Fact, Message, Progress, Verb
 from workflows.model import RequestKind, RequestStatus
@@ -15,6 +16,10 @@ from workflows.requests.announce import month_start
 from workflows.requests.texts import what
 
 _OPEN = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.APPLYING)
+ESTIMATE = (
+    "Estimated: Claude Code's own figures at list prices, for the days your backend has not"
+    " reported yet; its figure replaces them when it arrives."
+)
 
 
 def project_month_end(spent_cents: int, *, now: datetime, policy: Policy) -> int | None:
@@ -38,6 +43,7 @@ def status_of(
         if member is None:
             raise Refusal("You don't have a seat that capdesk knows of; ask an admin to add you.")
         spent = uow.usage.spend_since(member.email, month_start(now, policy))
+        estimated = uow.usage.estimated_since(member.email, month_start(now, policy))
         mine = uow.requests.list(requester=member.email) if with_requests else []
         open_requests = [r for r in mine if r.status in _OPEN]
     group = policy.group_of_member(member)
@@ -46,7 +52,7 @@ def status_of(
         Fact(label="Group", value=group.name if group else "none"),
         Fact(label="Seat", value=member.tier),
         Fact(label="Monthly cap", value=format_usd(member.cap_cents)),
-        Fact(label="Spent this month", value=format_usd(spent)),
+        Fact(label="Spent this month", value=format_usd(spent) + estimate_note(estimated)),
         Fact(
             label="Projected month end",
             value=NOT_YET if projected is None else format_usd(projected),
@@ -76,6 +82,8 @@ def status_of(
     else:
         warning = " — on track to exceed your cap" if projected > member.cap_cents else ""
         outlook = f"Projected month end {format_usd(projected)}{warning}."
+    if estimated:
+        outlook += f" {ESTIMATE}"
     return Message(
         kind="status",
         title=f"{member.name}: {member.tier} seat, {format_usd(member.cap_cents)} a month",

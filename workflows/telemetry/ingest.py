@@ -236,7 +236,7 @@ def ingest(
     latest_ns = int((now + AHEAD).timestamp() * 1_000_000_000)
     outcomes = []
     for batch, new in zip(batches, fresh, strict=True):
-        counts = _Counts()
+        counts = _Counts(accepted=batch.ignored)
         if not new:
             counts.accepted = batch.size
             outcomes.append(counts.outcome(duplicate=True))
@@ -256,3 +256,15 @@ def ingest(
 def counted_anything(outcomes: Sequence[Outcome]) -> bool:
     """Whether any batch was new: then the rules that read usage have something to look at."""
     return any(not o.duplicate and o.accepted for o in outcomes)
+
+
+BATCHES_KEPT = timedelta(hours=1)
+"""How long a batch's digest is kept: exporters resend within seconds or minutes."""
+SERIES_KEPT = timedelta(days=2)
+"""How long a silent series is remembered: a live cumulative series is exported every minute,
+so one silent for this long has ended (its process stopped)."""
+
+
+def forget_seen(uow: UnitOfWork, *, now: datetime) -> int:
+    """Drop what no resend can need any more; the caller commits."""
+    return uow.telemetry.forget(batches_before=now - BATCHES_KEPT, series_before=now - SERIES_KEPT)

@@ -43,15 +43,16 @@ class LogEvent:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """One export request, decoded. `digest` names its body: the same body sent again is the
-    same batch."""
+    same batch. `ignored`: its data points and records of kinds capdesk does not keep."""
 
     digest: str
     points: tuple[MetricPoint, ...] = ()
     events: tuple[LogEvent, ...] = ()
+    ignored: int = 0
 
     @property
     def size(self) -> int:
-        return len(self.points) + len(self.events)
+        return len(self.points) + len(self.events) + self.ignored
 
 
 @dataclass(frozen=True, slots=True)
