@@ -1,7 +1,8 @@
 """`POST /v1/metrics` and `POST /v1/logs`: OTLP/HTTP as the OpenTelemetry Protocol
 specification has it, for Claude Code (or a Collector in front of it).
 
-- Protobuf (`application/x-protobuf`) or JSON (`application/json`), gzip or deflate; the answer
+- Protobuf (`application/x-protobuf`) or JSON (`application/json`), gzip or deflate (aiohttp
+  inflates them as the body streams in, within the same limit); the answer
   is in the request's encoding. 200 with an `Export…ServiceResponse`, whose `partial_success`
   counts the data points (or records) refused and says why; 400 for a body that is not an
   export request, 413 for one too large, 415 for another content type or encoding, each with a
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
@@ -123,8 +126,9 @@ class TelemetryReceiver:
         if self._queue.full():
             return self._busy(media, 429, "capdesk has more telemetry waiting than it takes")
         try:
+            decode.check_encoding(request.headers.get("Content-Encoding", ""))
             body = await _read(request)
-            batch = await _decode(signal, body, request.headers.get("Content-Encoding", ""), media)
+            batch = await _decode(signal, body, media)
         except decode.TooLarge as exc:
             return _status(413, code_pb2.INVALID_ARGUMENT, str(exc), media)
         except decode.UnsupportedMedia as exc:
@@ -201,10 +205,9 @@ class TelemetryReceiver:
         return outcomes
 
 
-async def _decode(signal: str, body: bytes, encoding: str, media: str) -> Batch:
+async def _decode(signal: str, body: bytes, media: str) -> Batch:
     def run() -> Batch:
-        raw = decode.inflate(body, encoding)
-        return decode.metrics(raw, media) if signal == "metrics" else decode.logs(raw, media)
+        return decode.metrics(body, media) if signal == "metrics" else decode.logs(body, media)
 
     return run() if len(body) <= _INLINE else await asyncio.to_thread(run)
 
@@ -213,10 +216,29 @@ async def _read(request: web.Request) -> bytes:
     """The body, refusing one over the limit without reading it all."""
     if request.content_length is not None and request.content_length > decode.MAX_BODY:
         raise decode.TooLarge(f"the body is over {decode.MAX_BODY // (1024 * 1024)} MiB")
-    body = await request.content.read(decode.MAX_BODY + 1)
+    try:
+        body = await _read_at_most(request, decode.MAX_BODY + 1)
+    except (HttpProcessingError, RequestPayloadError) as exc:
+        raise decode.BadRequest(f"the body cannot be read: {_one_line(exc)}") from None
     if len(body) > decode.MAX_BODY:
         raise decode.TooLarge(f"the body is over {decode.MAX_BODY // (1024 * 1024)} MiB")
     return body
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _encoded(message: Message, media: str) -> bytes:
