@@ -186,11 +186,14 @@ async def test_an_after_hours_burst_fires_within_five_minutes_and_the_backend_fi
         [posted] = posted_in_admins()
         assert "65 commands, $7.50" in posted
         assert "estimated" in posted
-        assert "estimated" in await _status_of(served, TOM)
+        status = await _status_of(served, TOM)
+        assert "$7.50 of it estimated" in status
+        assert "Claude Code today" in status
+        assert "40 prompts, 25 tool runs" in status
 
         # The backend's own figures arrive: they replace telemetry's for the day.
         await asyncio.to_thread(app.sync)
-        assert "estimated" not in await _status_of(served, TOM)
+        assert "of it estimated" not in await _status_of(served, TOM)
         assert served.runtime.scheduler is not None
         await served.runtime.scheduler.run_now("alert-rules")
         await served.settle()
