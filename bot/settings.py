@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     litellm_master_key: SecretStr | None = Field(None, validation_alias="LITELLM_MASTER_KEY")
     admin_url: str | None = Field(None, validation_alias="CAPDESK_ADMIN_URL")
     admin_token: SecretStr | None = Field(None, validation_alias="CAPDESK_ADMIN_TOKEN")
+    otlp_token: SecretStr | None = Field(None, validation_alias="CAPDESK_OTLP_TOKEN")
+    """The bearer token OpenTelemetry exporters send to `/v1/metrics` and `/v1/logs`; unset,
+    only loopback peers are served."""
 
     @classmethod
     def settings_customise_sources(

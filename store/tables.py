@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime, enum_column
@@ -121,6 +132,70 @@ class UsageHourlyRow(SQLModel, table=True):
     hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
     spend_cents: int
     commands: int
+
+
+def _count() -> Any:
+    return Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+
+
+class TelemetryHourRow(SQLModel, table=True):
+    """A member's usage in one hour as Claude Code's telemetry reported it (client-side
+    estimates); a backend's own figures in `usage_daily` and `usage_hourly` win over it."""
+
+    __tablename__ = "telemetry_hourly"
+    __table_args__ = (Index("ix_telemetry_hourly_day", "day", "member_id"),)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    day: date
+    """The hour's UTC day, as the backends' daily figures are."""
+    cost_micros: int = _count()
+    tokens_input: int = _count()
+    tokens_output: int = _count()
+    tokens_cache_read: int = _count()
+    tokens_cache_creation: int = _count()
+    sessions: int = _count()
+    lines_added: int = _count()
+    lines_removed: int = _count()
+    commits: int = _count()
+    pull_requests: int = _count()
+    active_ms: int = _count()
+    prompts: int = _count()
+    tool_runs: int = _count()
+    updated_at: datetime = _utc()
+
+
+class TelemetrySeriesRow(SQLModel, table=True):
+    """Where a telemetry series was last seen: a metric's points, or a session's events."""
+
+    __tablename__ = "telemetry_series"
+    key: str = Field(primary_key=True, max_length=32)
+    start_ns: int = Field(default=0, sa_type=BigInteger)
+    position: int = Field(default=0, sa_type=BigInteger)
+    value: float = Field(default=0.0, sa_type=Float)
+    seen_at: datetime = _utc(index=True)
+
+
+class TelemetryBatchRow(SQLModel, table=True):
+    """An export request already counted, by the digest of its body."""
+
+    __tablename__ = "telemetry_batch"
+    digest: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _utc(index=True)
+
+
+class TelemetryUnmatchedRow(SQLModel, table=True):
+    """Telemetry from an e-mail no member has ("" for none), per day and the group a resource
+    attribute put it in ("" for none): counted for the admins, not dropped."""
+
+    __tablename__ = "telemetry_unmatched"
+    email: str = Field(primary_key=True, max_length=320)
+    day: date = Field(primary_key=True)
+    group_name: str = Field(primary_key=True, max_length=64)
+    points: int = _count()
+    cost_micros: int = _count()
+    first_seen: datetime = _utc()
+    last_seen: datetime = _utc()
+    reported_at: datetime | None = _utc(nullable=True)
 
 
 class RequestRow(SQLModel, table=True):

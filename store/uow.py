@@ -15,6 +15,7 @@ from store.repositories.groups import SqlGroups
 from store.repositories.members import SqlMembers, SqlUsage
 from store.repositories.outbox import SqlNotifications, SqlOperations
 from store.repositories.requests import SqlDecisions, SqlGrants, SqlRequests
+from store.repositories.telemetry import SqlTelemetry
 from workflows.ports import (
     AlertRepository,
     AuditLog,
@@ -25,6 +26,7 @@ from workflows.ports import (
     NotificationRepository,
     OperationRepository,
     RequestRepository,
+    TelemetryRepository,
     UsageRepository,
 )
 
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     audit: AuditLog
     alerts: AlertRepository
+    telemetry: TelemetryRepository
     identities: SqlChatIdentities
     inbound: SqlInboundEvents
     agents: SqlDeliveryAgents
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self.notifications = SqlNotifications(self.session)
         self.audit = SqlAudit(self.session)
         self.alerts = SqlAlerts(self.session)
+        self.telemetry = SqlTelemetry(self.session, members)
         self.identities = SqlChatIdentities(self.session)
         self.inbound = SqlInboundEvents(self.session)
         self.agents = SqlDeliveryAgents(self.session)

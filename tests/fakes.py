@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -60,6 +60,7 @@ from workflows.model import (
     Verdict,
     check_transition,
 )
+from workflows.money import cents_from_micros
 from workflows.policy import Policy
 from workflows.ports import (
     AlertRepository,
@@ -74,12 +75,20 @@ from workflows.ports import (
     OperationRepository,
     PendingDelivery,
     RequestRepository,
+    TelemetryRepository,
     UnitOfWork,
     UsageRepository,
 )
 from workflows.requests.asking import submit_request
 from workflows.requests.deciding import cancel, decide
 from workflows.requests.grammar import RequestDraft, parse_command
+from workflows.telemetry.model import (
+    NEW_SERIES,
+    HourFigures,
+    SeriesState,
+    Unmatched,
+    UnmatchedReport,
+)
 
 # --------------------------------------------------------------------------- the store
 
@@ -109,6 +118,54 @@ class FakeFiring:
     owners_waiting: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FakeUnmatched:
+    """A row of the counts of e-mails no member has."""
+
+    points: int
+    cost_micros: int
+    last_seen: datetime
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One member's usage of a day or an hour as the store's queries see it: the backend's,
+    else telemetry's (then all of its spend is an estimate)."""
+
+    spend_cents: int
+    commands: int
+    estimated_cents: int = 0
+    estimated: bool = False
+
+
+def daily_figures(state: _State) -> dict[tuple[str, date], Figure]:
+    """The backend's row for a member's day, else the sum of the day's telemetry hours."""
+    found = {key: Figure(r.spend_cents, r.commands) for key, r in state.daily.items()}
+    sums: dict[tuple[str, date], list[int]] = {}
+    for (who, hour), values in state.telemetry.items():
+        total = sums.setdefault((who, hour.date()), [0, 0])
+        total[0] += values.get("cost_micros", 0)
+        total[1] += values.get("prompts", 0) + values.get("tool_runs", 0)
+    for key, (micros, commands) in sums.items():
+        if key not in found:
+            found[key] = Figure(
+                cents_from_micros(micros), commands, cents_from_micros(micros), estimated=True
+            )
+    return found
+
+
+def hourly_figures(state: _State) -> dict[tuple[str, datetime], Figure]:
+    """The backend's row for a member's hour, else telemetry's."""
+    found = {key: Figure(r.spend_cents, r.commands) for key, r in state.hourly.items()}
+    for key, values in state.telemetry.items():
+        if key not in found:
+            cents = cents_from_micros(values.get("cost_micros", 0))
+            commands = values.get("prompts", 0) + values.get("tool_runs", 0)
+            found[key] = Figure(cents, commands, cents, estimated=True)
+    return found
+
+
 @dataclass(slots=True)
 class _State:
     """Everything the store holds. Records are immutable, so copying the containers is enough."""
@@ -127,6 +184,11 @@ class _State:
     last_id: dict[str, int] = field(default_factory=dict)
     first_seen: dict[str, date] = field(default_factory=dict)
     firings: dict[tuple[str, str, str], FakeFiring] = field(default_factory=dict)
+    telemetry: dict[tuple[str, datetime], dict[str, int]] = field(default_factory=dict)
+    series: dict[str, SeriesState] = field(default_factory=dict)
+    series_seen: dict[str, datetime] = field(default_factory=dict)
+    batches: dict[str, datetime] = field(default_factory=dict)
+    unmatched: dict[tuple[str, date, str], FakeUnmatched] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(**{f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)})
@@ -209,16 +271,104 @@ class FakeUsage(_Repo):
         email = email.lower()
         return sum(
             r.spend_cents
-            for (who, day), r in self._s.daily.items()
+            for (who, day), r in daily_figures(self._s).items()
             if who == email and day >= since
         )
 
     def spend_by_member(self, since: date) -> dict[str, int]:
         totals: dict[str, int] = {}
-        for (who, day), r in self._s.daily.items():
+        for (who, day), r in daily_figures(self._s).items():
             if day >= since:
                 totals[who] = totals.get(who, 0) + r.spend_cents
         return totals
+
+    def estimated_since(self, email: str, since: date) -> int:
+        email = email.lower()
+        return sum(
+            r.estimated_cents
+            for (who, day), r in daily_figures(self._s).items()
+            if who == email and day >= since
+        )
+
+
+class FakeTelemetry(_Repo):
+    """Telemetry figures in memory, counted the way the SQL store counts them."""
+
+    def first_time(self, digest: str, *, at: datetime) -> bool:
+        state = self._w
+        if digest in state.batches:
+            return False
+        state.batches[digest] = at
+        return True
+
+    def lock_series(self, keys: Sequence[str]) -> dict[str, SeriesState]:
+        return {key: self._s.series.get(key, NEW_SERIES) for key in keys}
+
+    def save_series(self, states: Mapping[str, SeriesState], *, at: datetime) -> None:
+        state = self._w
+        for key, series in states.items():
+            state.series[key] = series
+            state.series_seen[key] = at
+
+    def member_emails(self, emails: Collection[str]) -> set[str]:
+        return {e.lower() for e in emails} & set(self._s.members)
+
+    def add_hours(self, figures: Sequence[HourFigures], *, at: datetime) -> None:
+        state = self._w
+        for f in figures:
+            if f.email not in state.members:
+                continue
+            values = dict(state.telemetry.get((f.email, f.hour), {}))
+            for name, amount in f.values.items():
+                values[name] = values.get(name, 0) + amount
+            state.telemetry[(f.email, f.hour)] = values
+
+    def note_unmatched(self, rows: Sequence[Unmatched], *, at: datetime) -> None:
+        state = self._w
+        for r in rows:
+            key = (r.email, r.day, r.group or "")
+            old = state.unmatched.get(key, FakeUnmatched(0, 0, at))
+            state.unmatched[key] = replace(
+                old,
+                points=old.points + r.points,
+                cost_micros=old.cost_micros + r.cost_micros,
+                last_seen=at,
+            )
+
+    def hours(self, email: str, since: datetime) -> Sequence[HourFigures]:
+        return [
+            HourFigures(email=who, hour=hour, values={k: v for k, v in values.items() if v})
+            for (who, hour), values in sorted(self._s.telemetry.items())
+            if who == email.lower() and hour >= since
+        ]
+
+    def unmatched_to_report(self, *, now: datetime) -> Sequence[UnmatchedReport]:
+        state = self._w
+        merged: dict[tuple[str, str], list[Any]] = {}
+        for (email, _day, group), row in sorted(state.unmatched.items()):
+            if row.reported_at is not None and row.last_seen <= row.reported_at:
+                continue
+            entry = merged.setdefault((email, group), [0, 0, row.last_seen])
+            entry[0] += row.points
+            entry[1] += row.cost_micros
+            entry[2] = max(entry[2], row.last_seen)
+            state.unmatched[(email, _day, group)] = replace(row, reported_at=now)
+        reports = [
+            UnmatchedReport(email, group or None, points, cost, seen)
+            for (email, group), (points, cost, seen) in merged.items()
+        ]
+        return sorted(reports, key=lambda r: (-r.points, r.email))
+
+    def forget(self, *, batches_before: datetime, series_before: datetime) -> int:
+        state = self._w
+        gone = [d for d, at in state.batches.items() if at < batches_before]
+        stale = [k for k, at in state.series_seen.items() if at < series_before]
+        for digest in gone:
+            del state.batches[digest]
+        for key in stale:
+            del state.series[key]
+            del state.series_seen[key]
+        return len(gone) + len(stale)
 
 
 class FakeRequests(_Repo):
@@ -598,12 +748,19 @@ class FakeAlerts(_Repo):
     def _group_of(self) -> dict[str, str]:
         return {m: g.name for g in self._s.groups.values() for m in g.members}
 
-    def _spent(self, since: date, today: date) -> dict[str, int]:
+    def _spent(self, since: date, today: date, *, part: str = "spend_cents") -> dict[str, int]:
         totals: dict[str, int] = {}
-        for (who, day), row in self._s.daily.items():
+        for (who, day), row in daily_figures(self._s).items():
             if since <= day <= today:
-                totals[who] = totals.get(who, 0) + row.spend_cents
+                totals[who] = totals.get(who, 0) + getattr(row, part)
         return totals
+
+    def _unmatched_spend(self, since: date, today: date) -> dict[str, int]:
+        micros: dict[str, int] = {}
+        for (_email, day, group), row in self._s.unmatched.items():
+            if group and since <= day <= today:
+                micros[group] = micros.get(group, 0) + row.cost_micros
+        return {group: cents_from_micros(total) for group, total in micros.items()}
 
     def note_new_seats(self, today: date) -> None:
         state = self._w
@@ -613,8 +770,9 @@ class FakeAlerts(_Repo):
     def _members(self, query: MemberQuery) -> Sequence[MemberStanding]:
         state = self._s
         spent = self._spent(query.month_start, query.today)
+        estimated = self._spent(query.month_start, query.today, part="estimated_cents")
         last: dict[str, date] = {}
-        for (who, day), row in state.daily.items():
+        for (who, day), row in daily_figures(state).items():
             if day <= query.today and (row.spend_cents > 0 or row.commands > 0):
                 last[who] = max(day, last.get(who, day))
         groups = self._group_of()
@@ -639,7 +797,15 @@ class FakeAlerts(_Repo):
             )
             if near or over or idle:
                 found.append(
-                    MemberStanding(email, m.name, groups.get(email), m.cap_cents, paid, active)
+                    MemberStanding(
+                        email,
+                        m.name,
+                        groups.get(email),
+                        m.cap_cents,
+                        paid,
+                        active,
+                        estimated.get(email, 0),
+                    )
                 )
         return found
 
@@ -649,8 +815,13 @@ class FakeAlerts(_Repo):
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
         spent = self._spent(month_start, today)
+        unmatched = self._unmatched_spend(month_start, today)
         return [
-            GroupStanding(g.name, g.budget_cents, sum(spent.get(m, 0) for m in g.members))
+            GroupStanding(
+                g.name,
+                g.budget_cents,
+                sum(spent.get(m, 0) for m in g.members) + unmatched.get(g.name, 0),
+            )
             for g in sorted(self._s.groups.values(), key=lambda g: g.name)
             if g.budget_cents is not None
         ]
@@ -662,7 +833,7 @@ class FakeAlerts(_Repo):
         groups = self._group_of()
         state = self._s
         spikes = []
-        for (who, hour), row in sorted(state.hourly.items()):
+        for (who, hour), row in sorted(hourly_figures(state).items()):
             member = state.members.get(who)
             if member is None or not member.active or hour not in wanted:
                 continue
@@ -671,7 +842,13 @@ class FakeAlerts(_Repo):
             ):
                 spikes.append(
                     HourSpike(
-                        who, member.name, groups.get(who), hour, row.commands, row.spend_cents
+                        who,
+                        member.name,
+                        groups.get(who),
+                        hour,
+                        row.commands,
+                        row.spend_cents,
+                        estimated=row.estimated,
                     )
                 )
         return spikes
@@ -681,9 +858,12 @@ class FakeAlerts(_Repo):
     ) -> Sequence[MemberStanding]:
         groups = self._group_of()
         spent = self._spent(month_start, today)
+        estimated = self._spent(month_start, today, part="estimated_cents")
         ranked = sorted(
             (
-                MemberStanding(e, m.name, groups.get(e), m.cap_cents, spent[e], None)
+                MemberStanding(
+                    e, m.name, groups.get(e), m.cap_cents, spent[e], None, estimated.get(e, 0)
+                )
                 for e, m in self._s.members.items()
                 if e in spent and (group is None or groups.get(e) == group)
             ),
@@ -752,6 +932,7 @@ class FakeUnitOfWork:
     notifications: NotificationRepository
     audit: AuditLog
     alerts: AlertRepository
+    telemetry: TelemetryRepository
 
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
@@ -770,6 +951,7 @@ class FakeUnitOfWork:
         self.audit = FakeAudit(self)
         self.firings = FakeAlerts(self)
         self.alerts = self.firings
+        self.telemetry = FakeTelemetry(self)
         for member in members:
             self._committed.members[member.email.lower()] = replace(
                 member, email=member.email.lower()

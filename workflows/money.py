@@ -51,3 +51,8 @@ def parse_usd(text: str) -> int:
         return cents_from_usd(match.group("num").replace(",", ""))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
         raise ValueError(f"{text.strip()!r} is not an amount in dollars.") from exc
+
+
+def cents_from_micros(micros: int) -> int:
+    """Micro-dollars (telemetry's cost) to whole cents, half up, as the store rounds them."""
+    return (micros + 5000) // 10000

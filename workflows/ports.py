@@ -6,7 +6,7 @@ compare-and-set: it names the state it expects and reports whether it won.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -40,6 +40,7 @@ from workflows.model import (
     RequestKind,
     RequestStatus,
 )
+from workflows.telemetry.model import HourFigures, SeriesState, Unmatched, UnmatchedReport
 
 
 class Conflict(Exception):
@@ -109,6 +110,11 @@ class UsageRepository(Protocol):
 
     def spend_by_member(self, since: date) -> dict[str, int]:
         """Every member's spend in cents on days from `since` on."""
+        ...
+
+    def estimated_since(self, email: str, since: date) -> int:
+        """How much of `spend_since` is telemetry's estimate: days the backend has no figure
+        for yet."""
         ...
 
 
@@ -386,6 +392,54 @@ class AlertRepository(Protocol):
         ...
 
 
+class TelemetryRepository(Protocol):
+    """Claude Code's telemetry as counted: hourly figures per member, the series already seen,
+    batches already received, and what came from e-mails no member has.
+
+    The backend's own figures live in `UsageRepository`; queries that read usage take the
+    backend's figure for a member's day (or hour) where there is one, else telemetry's.
+    """
+
+    def first_time(self, digest: str, *, at: datetime) -> bool:
+        """Record a batch's digest; False when it was received before (a resend)."""
+        ...
+
+    def lock_series(self, keys: Sequence[str]) -> dict[str, SeriesState]:
+        """The state of each series, held against concurrent writers until the transaction
+        ends; a series never seen is `NEW_SERIES`."""
+        ...
+
+    def save_series(self, states: Mapping[str, SeriesState], *, at: datetime) -> None:
+        """Keep where each of these series now is."""
+        ...
+
+    def member_emails(self, emails: Collection[str]) -> set[str]:
+        """Those of `emails` (lower case) that belong to a member."""
+        ...
+
+    def add_hours(self, figures: Sequence[HourFigures], *, at: datetime) -> None:
+        """Add to each member's figures of each hour."""
+        ...
+
+    def note_unmatched(self, rows: Sequence[Unmatched], *, at: datetime) -> None:
+        """Add to the counts of e-mails no member has."""
+        ...
+
+    def hours(self, email: str, since: datetime) -> Sequence[HourFigures]:
+        """A member's hourly figures from `since` on, oldest first."""
+        ...
+
+    def unmatched_to_report(self, *, now: datetime) -> Sequence[UnmatchedReport]:
+        """E-mails no member has that sent telemetry since the admins were last told (each
+        once, most points first); they count as told from `now`."""
+        ...
+
+    def forget(self, *, batches_before: datetime, series_before: datetime) -> int:
+        """Drop batch digests received before `batches_before` and series not seen since
+        `series_before`; how many rows went."""
+        ...
+
+
 class AuditLog(Protocol):
     """The append-only audit log."""
 
@@ -411,6 +465,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     audit: AuditLog
     alerts: AlertRepository
+    telemetry: TelemetryRepository
 
     def __enter__(self) -> Self: ...
 

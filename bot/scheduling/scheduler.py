@@ -19,6 +19,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Capdesk
@@ -33,6 +34,7 @@ from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.delivery import Notifier, deliver_pending
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
+from workflows.telemetry.ingest import forget_seen
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class Intervals:
     notifications: timedelta = timedelta(seconds=15)
     leadership: timedelta = timedelta(seconds=15)
     inbound_ids: timedelta = timedelta(hours=1)
+    after_telemetry: timedelta = timedelta(minutes=2)
+    """How soon the rules run after telemetry arrives (`CapdeskScheduler.soon`): later batches
+    join that run, so steady telemetry means one evaluation this often, well within five
+    minutes of the usage."""
 
 
 INBOUND_KEPT = timedelta(days=1)
@@ -109,6 +115,7 @@ def standard_jobs(
     def forget_inbound() -> None:
         with app.uow() as uow:
             uow.inbound.forget_before(app.clock.now() - INBOUND_KEPT)
+            forget_seen(uow, now=app.clock.now())
             uow.commit()
 
     def every(delta: timedelta) -> IntervalTrigger:
@@ -221,6 +228,27 @@ class CapdeskScheduler:
                     self._scheduler.resume_job(job.name)
                 else:
                     self._scheduler.pause_job(job.name)
+
+    def soon(self, name: str, *, after: timedelta) -> bool:
+        """Run job `name` once, `after` from now, unless such a run is waiting already (then
+        this call joins it); False when it joined.
+
+        For work that something which just happened calls for (telemetry arrived: the rules),
+        on this replica whether it leads or not: the jobs it is used for are safe to run
+        anywhere, since their effects are keyed.
+        """
+        soon_id = f"{name}-soon"
+        if self._scheduler.get_job(soon_id) is not None:
+            return False
+        job = next(j for j in self.jobs if j.name == name)
+        self._scheduler.add_job(
+            self._runner(job),
+            DateTrigger(run_date=datetime.now(UTC) + after, timezone=UTC),
+            id=soon_id,
+            name=soon_id,
+            misfire_grace_time=int(job.grace.total_seconds()),
+        )
+        return True
 
     async def run_now(self, name: str) -> None:
         """Run one job at once, as the scheduler would (errors are logged, not raised)."""

@@ -21,11 +21,13 @@ from bot.metrics import Metrics
 from bot.outbox import OutboxPump
 from bot.presence import Presence
 from bot.scheduling import CapdeskScheduler, build_scheduler
+from bot.scheduling.scheduler import Intervals
 from bot.server.listening import listen
 from bot.server.readiness import BackendHealth
 from bot.server.web import web_app
 from bot.slack.app import Slack, build_slack
 from bot.slack.playground import Playground, open_playground
+from bot.telemetry import TelemetryReceiver
 from workflows.admin import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ class Runtime:
     presence: Presence | None = None
     playground: Playground | None = None
     scheduler: CapdeskScheduler | None = None
+    intervals: Intervals = field(default_factory=Intervals)
+    telemetry: TelemetryReceiver | None = None
     backend: BackendHealth = field(init=False)
     """The admin backend as the last sync found it, for `/readyz`."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -152,7 +156,10 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.presence.run(), name="presence"))
             if self.scheduled:
                 self.scheduler = build_scheduler(
-                    self.app, notifier=self.slack.notifier, backend=self.backend
+                    self.app,
+                    notifier=self.slack.notifier,
+                    backend=self.backend,
+                    intervals=self.intervals,
                 )
                 await self.scheduler.start()
         slack_route = self.slack.handle if self.slack and not self._socket_mode else None
@@ -161,6 +168,10 @@ class Runtime:
         )
         if self.playground is not None:
             self.playground.add_routes(web_application)
+        # Claude Code's telemetry (OTLP/HTTP), and a rules run soon after some arrives.
+        self.telemetry = TelemetryReceiver(self.app, on_counted=self.telemetry_counted)
+        self.telemetry.add_routes(web_application)
+        await self.telemetry.start()
         self._runner = web.AppRunner(web_application, access_log=None)
         await self._runner.setup()
         for sock in sockets:
@@ -192,6 +203,11 @@ class Runtime:
         if self.pump is not None:
             self.pump.wake()
 
+    def telemetry_counted(self) -> None:
+        """New telemetry is in the store: the rules that read usage run soon."""
+        if self.scheduler is not None:
+            self.scheduler.soon("alert-rules", after=self.intervals.after_telemetry)
+
     async def settle(self) -> None:
         """Finish the background work and both outboxes (for shutdown and for tests)."""
         await self.background.join()
@@ -207,6 +223,8 @@ class Runtime:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.telemetry is not None:
+            await self.telemetry.close()
         await self.settle()
         for task in self._tasks:
             task.cancel()

@@ -34,14 +34,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store.repositories.figures import cents, daily_figures, hourly_figures
 from store.tables import (
     AlertFiringRow,
     GroupMemberRow,
     GroupRow,
     MemberRow,
     SeatRow,
+    TelemetryUnmatchedRow,
     UsageDailyRow,
-    UsageHourlyRow,
     table,
 )
 from workflows.alerts.records import (
@@ -60,7 +61,7 @@ _S = table(SeatRow)
 _G = table(GroupRow)
 _GM = table(GroupMemberRow)
 _D = table(UsageDailyRow)
-_H = table(UsageHourlyRow)
+_U = table(TelemetryUnmatchedRow)
 _F = table(AlertFiringRow)
 
 _BATCH = 500
@@ -105,25 +106,25 @@ class SqlAlerts:
             if query.idle_since is None
             else min(query.month_start, query.idle_since)
         )
-        active_day = case((or_(_D.c.spend_cents > 0, _D.c.commands > 0), _D.c.day), else_=None)
-        per_member = (
-            select(
-                _D.c.member_id,
-                func.sum(case((_D.c.day >= query.month_start, _D.c.spend_cents), else_=0)).label(
-                    "spent"
-                ),
-                func.max(active_day).label("last_day"),
-            )
-            .where(_D.c.day >= recent, _D.c.day <= query.today)
-            .group_by(_D.c.member_id)
+        daily = daily_figures(recent, query.today)
+        active_day = case(
+            (or_(daily.c.spend_cents > 0, daily.c.commands > 0), daily.c.day), else_=None
         )
+        in_month = daily.c.day >= query.month_start
+        per_member = select(
+            daily.c.member_id,
+            func.sum(case((in_month, daily.c.spend_cents), else_=0)).label("spent"),
+            func.sum(case((in_month, daily.c.estimated_cents), else_=0)).label("estimated"),
+            func.max(active_day).label("last_day"),
+        ).group_by(daily.c.member_id)
         # A CTE: read once (both databases materialise a CTE used twice) when the group totals
         # are summed from it too, instead of reading the month's usage a second time.
         usage = per_member.cte("usage")
         spent = func.coalesce(usage.c.spent, 0)
+        estimated = func.coalesce(usage.c.estimated, 0)
         last_day: ColumnElement[Any] = usage.c.last_day
         if query.idle_since is not None:
-            earlier = _D.alias("earlier")
+            earlier = daily_figures(name="earlier")
             before = (
                 select(func.max(earlier.c.day))
                 .where(
@@ -168,6 +169,7 @@ class SqlAlerts:
                 _GM.c.group_name,
                 _S.c.cap_cents,
                 spent.label("spent"),
+                estimated.label("estimated"),
                 last_active.label("last_active"),
             )
             .select_from(_M)
@@ -189,7 +191,12 @@ class SqlAlerts:
                 _G.c.name.label("name"),
                 _G.c.name.label("group_name"),
                 _G.c.budget_cents.label("cap_cents"),
-                cast(func.coalesce(func.sum(usage.c.spent), 0), BigInteger).label("spent"),
+                cast(
+                    func.coalesce(func.sum(usage.c.spent), 0)
+                    + _unmatched_spend(query.month_start, query.today),
+                    BigInteger,
+                ).label("spent"),
+                cast(literal(0), BigInteger).label("estimated"),
                 type_coerce(null(), Date).label("last_active"),
             )
             .select_from(_G)
@@ -212,14 +219,15 @@ class SqlAlerts:
         return Standings(members=members, groups=groups)
 
     def groups(self, *, month_start: date, today: date) -> Sequence[GroupStanding]:
+        daily = daily_figures(month_start, today)
+        total = func.coalesce(func.sum(daily.c.spend_cents), 0) + _unmatched_spend(
+            month_start, today
+        )
         rows = self._s.execute(
-            select(_G.c.name, _G.c.budget_cents, func.coalesce(func.sum(_D.c.spend_cents), 0))
+            select(_G.c.name, _G.c.budget_cents, total)
             .select_from(_G)
             .outerjoin(_GM, _GM.c.group_name == _G.c.name)
-            .outerjoin(
-                _D,
-                and_(_D.c.member_id == _GM.c.member_id, _D.c.day >= month_start, _D.c.day <= today),
-            )
+            .outerjoin(daily, daily.c.member_id == _GM.c.member_id)
             .where(_G.c.budget_cents.is_not(None))
             .group_by(_G.c.name, _G.c.budget_cents)
             .order_by(_G.c.name)
@@ -232,32 +240,29 @@ class SqlAlerts:
     def hourly_spikes(
         self, hours: Sequence[datetime], *, min_commands: int | None, min_spend_cents: int | None
     ) -> Sequence[HourSpike]:
-        limits: list[ColumnElement[bool]] = []
+        limits: list[tuple[str, int]] = []
         if min_commands is not None:
-            limits.append(_H.c.commands >= min_commands)
+            limits.append(("commands", min_commands))
         if min_spend_cents is not None:
-            limits.append(_H.c.spend_cents >= min_spend_cents)
+            limits.append(("spend_cents", min_spend_cents))
         if not hours or not limits:
             return []
+        hourly = hourly_figures(hours, self._one_of)
         rows = self._s.execute(
             select(
                 _M.c.email,
                 _M.c.name,
                 _GM.c.group_name,
-                _H.c.hour,
-                _H.c.commands,
-                _H.c.spend_cents,
+                hourly.c.hour,
+                hourly.c.commands,
+                hourly.c.spend_cents,
+                hourly.c.estimated,
             )
-            .select_from(_H)
-            .join(_M, _M.c.id == _H.c.member_id)
+            .select_from(hourly)
+            .join(_M, _M.c.id == hourly.c.member_id)
             .outerjoin(_GM, _GM.c.member_id == _M.c.id)
-            .where(
-                _M.c.active,
-                _H.c.hour >= min(hours),
-                self._one_of(_H.c.hour, list(hours)),
-                or_(*limits),
-            )
-            .order_by(_M.c.email, _H.c.hour)
+            .where(_M.c.active, or_(*(hourly.c[column] >= limit for column, limit in limits)))
+            .order_by(_M.c.email, hourly.c.hour)
         )
         return [
             HourSpike(
@@ -265,8 +270,9 @@ class SqlAlerts:
                 name=r.name,
                 group=r.group_name,
                 hour=r.hour,
-                commands=r.commands,
-                spend_cents=r.spend_cents,
+                commands=int(r.commands),
+                spend_cents=int(r.spend_cents),
+                estimated=bool(r.estimated),
             )
             for r in rows
         ]
@@ -274,14 +280,21 @@ class SqlAlerts:
     def top_spenders(
         self, *, month_start: date, today: date, limit: int, group: str | None = None
     ) -> Sequence[MemberStanding]:
-        spent = func.sum(_D.c.spend_cents)
+        daily = daily_figures(month_start, today)
+        spent = func.sum(daily.c.spend_cents)
         statement = (
-            select(_M.c.email, _M.c.name, _GM.c.group_name, _S.c.cap_cents, spent.label("spent"))
-            .select_from(_D)
-            .join(_M, _M.c.id == _D.c.member_id)
+            select(
+                _M.c.email,
+                _M.c.name,
+                _GM.c.group_name,
+                _S.c.cap_cents,
+                spent.label("spent"),
+                func.sum(daily.c.estimated_cents).label("estimated"),
+            )
+            .select_from(daily)
+            .join(_M, _M.c.id == daily.c.member_id)
             .join(_S, _S.c.member_id == _M.c.id)
             .outerjoin(_GM, _GM.c.member_id == _M.c.id)
-            .where(_D.c.day >= month_start, _D.c.day <= today)
             .group_by(_M.c.email, _M.c.name, _GM.c.group_name, _S.c.cap_cents)
             .order_by(spent.desc(), _M.c.email)
             .limit(limit)
@@ -383,6 +396,16 @@ class SqlAlerts:
         return day
 
 
+def _unmatched_spend(month_start: date, today: date) -> ColumnElement[Any]:
+    """The month's telemetry spend from e-mails no member has that a resource attribute puts in
+    the group (`telemetry.groups`), for the group of the enclosing query."""
+    return (
+        select(func.coalesce(cents(func.sum(_U.c.cost_micros)), 0))
+        .where(_U.c.group_name == _G.c.name, _U.c.day >= month_start, _U.c.day <= today)
+        .scalar_subquery()
+    )
+
+
 def _row(firing: NewFiring, now: datetime) -> dict[str, Any]:
     return {
         "rule_id": firing.rule_id,
@@ -415,4 +438,5 @@ def _standing(row: Any, *, last_active: date | None) -> MemberStanding:
         cap_cents=row.cap_cents,
         spent_cents=int(row.spent),
         last_active=last_active,
+        estimated_cents=int(row.estimated or 0),
     )

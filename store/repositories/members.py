@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from store.repositories.figures import daily_figures
 from store.tables import MemberRow, SeatRow, UsageDailyRow, UsageHourlyRow, table
 from store.upsert import upsert
 from workflows.admin import DailyUsage, HourlyUsage
@@ -33,11 +34,18 @@ _MEMBER_COLUMNS = (
 _MEMBERS = select(*_MEMBER_COLUMNS).join(_S, _S.c.member_id == _M.c.id)
 _MEMBER_BY_EMAIL = _MEMBERS.where(_M.c.email == bindparam("email"))
 _ID_BY_EMAIL = select(_M.c.id).where(_M.c.email == bindparam("email"))
+_SINCE = daily_figures(bindparam("since"))
 _SPEND_SINCE = (
-    select(func.coalesce(func.sum(_D.c.spend_cents), 0))
-    .select_from(_D)
-    .join(_M, _M.c.id == _D.c.member_id)
-    .where(_M.c.email == bindparam("email"), _D.c.day >= bindparam("since"))
+    select(func.coalesce(func.sum(_SINCE.c.spend_cents), 0))
+    .select_from(_SINCE)
+    .join(_M, _M.c.id == _SINCE.c.member_id)
+    .where(_M.c.email == bindparam("email"))
+)
+_ESTIMATED_SINCE = (
+    select(func.coalesce(func.sum(_SINCE.c.estimated_cents), 0))
+    .select_from(_SINCE)
+    .join(_M, _M.c.id == _SINCE.c.member_id)
+    .where(_M.c.email == bindparam("email"))
 )
 
 
@@ -167,13 +175,17 @@ class SqlUsage:
         return int(total or 0)
 
     def spend_by_member(self, since: date) -> dict[str, int]:
+        daily = daily_figures(since)
         rows = self._s.execute(
-            select(_M.c.email, func.sum(_D.c.spend_cents))
-            .join(_D, _D.c.member_id == _M.c.id)
-            .where(_D.c.day >= since)
+            select(_M.c.email, func.sum(daily.c.spend_cents))
+            .join(daily, daily.c.member_id == _M.c.id)
             .group_by(_M.c.email)
         )
         return {email: int(total) for email, total in rows}
+
+    def estimated_since(self, email: str, since: date) -> int:
+        params = {"email": email.lower(), "since": since}
+        return int(self._s.execute(_ESTIMATED_SINCE, params).scalar() or 0)
 
 
 def _chunks(values: list[dict[str, object]], size: int = 500) -> list[list[dict[str, object]]]:

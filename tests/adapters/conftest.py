@@ -126,10 +126,16 @@ def synced_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @asynccontextmanager
 async def serve(
-    folder: Path, synced_store: Path, *, url: str | None = None
+    folder: Path,
+    synced_store: Path,
+    *,
+    url: str | None = None,
+    env: dict[str, str] | None = None,
+    runtime: dict[str, Any] | None = None,
 ) -> AsyncIterator[Served]:
     """capdesk behind its HTTP endpoint, with the emulator: on a copy of the synced SQLite
-    store, or on the database at `url` (synced here)."""
+    store, or on the database at `url` (synced here); `env` adds settings, `runtime` options
+    of the Runtime (the scheduler is off unless it says `scheduled`)."""
     clock = ManualClock(T0)
     if url is None:
         database = folder / "capdesk.db"
@@ -143,17 +149,18 @@ async def serve(
                 "SLACK_BOT_TOKEN": emu.bot_token,
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": emu.api_url,
+                **(env or {}),
             }
         )
         app = bootstrap(settings, clock=clock, builtin_policy_only=True)
         await asyncio.to_thread(app.ensure_synced)
-        runtime = Runtime(app, scheduled=False)
-        port = await runtime.start(host="127.0.0.1", port=0)
+        running = Runtime(app, **{"scheduled": False, **(runtime or {})})
+        port = await running.start(host="127.0.0.1", port=0)
         emu.request_url = f"http://127.0.0.1:{port}/slack/events"
         try:
-            yield Served(emu=emu, runtime=runtime, app=app, clock=clock)
+            yield Served(emu=emu, runtime=running, app=app, clock=clock)
         finally:
-            await runtime.stop()
+            await running.stop()
             app.engine.dispose()
 
 

@@ -29,6 +29,7 @@ from workflows.policy.model import (
     OrgSettings,
     Policy,
     RequestsPolicy,
+    TelemetryPolicy,
 )
 
 RULE_KINDS: tuple[type[BaseModel], ...] = get_args(get_args(AlertRule)[0])
@@ -42,6 +43,7 @@ POLICY_SECTIONS: dict[type[BaseModel], str] = {
     ChannelRef: "`admin_channel` and `groups[].channel`",
     RequestsPolicy: "`requests`",
     DigestPolicy: "`digest`",
+    TelemetryPolicy: "`telemetry`",
 }
 EVERY_RULE = "Every rule"
 

@@ -31,8 +31,10 @@ from workflows.messages import (
     Section,
     group_channel,
 )
+from workflows.money import cents_from_micros, format_usd
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
+from workflows.telemetry.model import UnmatchedReport
 from workflows.timefmt import local_day
 
 MAX_SECTIONS = 40
@@ -122,6 +124,39 @@ def _allot(sizes: list[int], budget: int) -> list[int]:
     return shown
 
 
+ESTIMATED = (
+    "Figures marked estimated are Claude Code's own telemetry at list prices, for days the"
+    " backend has not reported yet; its figures replace them when they arrive."
+)
+UNKNOWN_HEADING = "Telemetry from e-mails no member has"
+UNKNOWN_SHOWN = 5
+
+
+def _unknown_sections(unknown: Sequence[UnmatchedReport]) -> list[Section]:
+    """The admins' lines about telemetry capdesk could not put on a member."""
+    if not unknown:
+        return []
+    lines = []
+    for u in unknown[:UNKNOWN_SHOWN]:
+        who = u.email or "(no e-mail in the telemetry)"
+        group = f", counted for {u.group}" if u.group else ""
+        lines.append(
+            f"{who}: {u.points} data points, {format_usd(cents_from_micros(u.cost_micros))}"
+            f" estimated{group}"
+        )
+    if len(unknown) > UNKNOWN_SHOWN:
+        lines.append(f"… and {len(unknown) - UNKNOWN_SHOWN} more")
+    return [
+        Section(text=f"{UNKNOWN_HEADING} · {len(unknown)}", heading=True),
+        Section(
+            text=_clip(
+                "\n".join(lines) + "\nAdd them as members (or fix their e-mail in the"
+                " telemetry) so their usage counts against a cap."
+            )
+        ),
+    ]
+
+
 def compose_digest(
     records: Sequence[FiringRecord],
     policy: Policy,
@@ -129,10 +164,20 @@ def compose_digest(
     now: datetime,
     audience: str,
     chart: Chart | None = None,
+    unknown: Sequence[UnmatchedReport] = (),
 ) -> Message | None:
-    """The digest message for these firings, or None when there are none."""
-    if not records:
+    """The digest message for these firings (and, for the admins, the e-mails no member has
+    that sent telemetry), or None when there is nothing to say."""
+    if not records and not unknown:
         return None
+    if not records:
+        return Message(
+            kind="digest",
+            title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone, now=now)}",
+            text=f"No alerts since the last digest; telemetry came from {len(unknown)}"
+            f" e-mail{'s' if len(unknown) != 1 else ''} no member has.",
+            sections=tuple(_unknown_sections(unknown)),
+        )
     rules = _ordered_rules(_items(records), policy)
     # Each rule needs its heading and may need an "and N more" line; rules that do not fit
     # at all are summed up in one last line.
@@ -153,11 +198,16 @@ def compose_digest(
         f"{HEADINGS.get(items[0].kind, items[0].kind).lower()}: {len(items)}" for _, items in rules
     )
     total = sum(len(items) for _, items in rules)
+    text = f"{total} alert{'s' if total != 1 else ''} since the last digest: {counts}."
+    if any(r.details.get("estimated") for r in records):
+        text += " " + ESTIMATED
     return Message(
         kind="digest",
         title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone, now=now)}",
-        text=_clip(f"{total} alert{'s' if total != 1 else ''} since the last digest: {counts}."),
-        sections=tuple(sections),
+        text=_clip(text),
+        sections=tuple(
+            sections + _unknown_sections(unknown)[: max(0, MAX_SECTIONS - len(sections))]
+        ),
         chart=chart,
     )
 
@@ -211,8 +261,10 @@ def send_digests(
         for channel in channels(policy):
             if only is not None and channel not in only:
                 continue
+            unknown: Sequence[UnmatchedReport] = ()
             if channel == ADMIN_CHANNEL:
                 records = uow.alerts.take_digest("admins", now=now)
+                unknown = uow.telemetry.unmatched_to_report(now=now)
                 recipients = admin_recipients(policy)
                 group = None
                 audience = "the admins"
@@ -224,7 +276,13 @@ def send_digests(
             message = None
             if records:
                 chart = digest_chart(uow, policy, now=now, group=group)
-                message = compose_digest(records, policy, now=now, audience=audience, chart=chart)
+                message = compose_digest(
+                    records, policy, now=now, audience=audience, chart=chart, unknown=unknown
+                )
+            elif unknown:
+                message = compose_digest(
+                    records, policy, now=now, audience=audience, unknown=unknown
+                )
             if message is not None:
                 for recipient in recipients:
                     uow.notifications.add(Outgoing(recipient=recipient, message=message), at=now)

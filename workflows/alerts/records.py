@@ -44,6 +44,8 @@ class MemberStanding:
     cap_cents: int
     spent_cents: int
     last_active: date | None
+    estimated_cents: int = 0
+    """How much of `spent_cents` is telemetry's estimate (days the backend has no figure for)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class HourSpike:
     hour: datetime
     commands: int
     spend_cents: int
+    estimated: bool = False
+    """The figures are telemetry's: the backend has none for the hour yet."""
 
 
 Audience = Literal["admins", "owners"]

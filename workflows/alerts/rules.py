@@ -147,6 +147,13 @@ def _standings(uow: UnitOfWork, policy: Policy, moment: Moment, *, group_totals:
     return uow.alerts.standings(query)
 
 
+def estimate_note(estimated_cents: int) -> str:
+    """` ($12.30 of it estimated)` when part of a figure is telemetry's list-price estimate."""
+    if not estimated_cents:
+        return ""
+    return f" ({format_usd(estimated_cents)} of it estimated)"
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{percent_of(part, whole)}%" if whole else "—"
 
@@ -159,12 +166,17 @@ def _cap_near(rule: CapNearRule, members: Sequence[MemberStanding], moment: Mome
             subject=m.email,
             period=month_key(moment.month),
             summary=f"{m.name}: {format_usd(m.spent_cents)} of {format_usd(m.cap_cents)}"
-            f" ({_pct(m.spent_cents, m.cap_cents)})",
+            f" ({_pct(m.spent_cents, m.cap_cents)}){estimate_note(m.estimated_cents)}",
             urgency=m.spent_cents / m.cap_cents,
             group=m.group,
             member=m.email,
             action=Action(verb=Verb.RAISE_CAP, label="Raise cap", value=m.email),
-            figures={"spent": m.spent_cents, "cap": m.cap_cents, "name": m.name},
+            figures={
+                "spent": m.spent_cents,
+                "cap": m.cap_cents,
+                "name": m.name,
+                "estimated": m.estimated_cents,
+            },
         )
         for m in members
         if m.cap_cents > 0 and m.spent_cents * 10000 >= m.cap_cents * bp
@@ -366,7 +378,8 @@ def _spike(
         subject=spike.email,
         period=hour_key(spike.hour),
         summary=f"{spike.name}: {spike.commands} commands, {format_usd(spike.spend_cents)}"
-        f" at {local:%H:%M} on {day_label(local.date(), today=today)}",
+        f" at {local:%H:%M} on {day_label(local.date(), today=today)}"
+        + (" (telemetry, estimated)" if spike.estimated else ""),
         urgency=max(ratios, default=1.0),
         group=spike.group,
         member=spike.email,
@@ -378,5 +391,6 @@ def _spike(
             "spent": spike.spend_cents,
             "hour": local.isoformat(),
             "name": spike.name,
+            "estimated": spike.estimated,
         },
     )

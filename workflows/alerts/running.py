@@ -63,6 +63,7 @@ def details(firing: Firing) -> dict[str, Any]:
         "stage": firing.stage,
         "member": firing.member,
         "action": None if firing.action is None else firing.action.model_dump(mode="json"),
+        "estimated": bool(firing.figures.get("estimated")),
     }
 
 

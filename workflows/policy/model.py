@@ -243,6 +243,26 @@ class DigestPolicy(_Strict):
         return value
 
 
+class TelemetryPolicy(_Strict):
+    """How OpenTelemetry from Claude Code is attributed: to whom, and (for people capdesk has no
+    member for) to which group."""
+
+    email_attributes: Annotated[list[str], Field(min_length=1)] = ["user.email", "enduser.id"]
+    """Where a data point's or event's e-mail is, the first one present winning; a data point's
+    own attributes are looked at before its resource's."""
+    group_attribute: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """A resource attribute an organisation sets (`OTEL_RESOURCE_ATTRIBUTES=cost_center=...`)."""
+    groups: dict[str, str] = {}
+    """Values of `group_attribute` -> the group whose budget telemetry from unknown e-mails
+    counts against."""
+
+    @model_validator(mode="after")
+    def _attribute_for_groups(self) -> TelemetryPolicy:
+        if self.groups and self.group_attribute is None:
+            raise ValueError("groups needs group_attribute: the attribute whose values they map")
+        return self
+
+
 class Policy(_Strict):
     """The whole policy file."""
 
@@ -254,6 +274,18 @@ class Policy(_Strict):
     requests: RequestsPolicy = RequestsPolicy()
     rules: list[AlertRule] = []
     digest: DigestPolicy = DigestPolicy()
+    telemetry: TelemetryPolicy = TelemetryPolicy()
+
+    @model_validator(mode="after")
+    def _telemetry_groups_exist(self) -> Policy:
+        names = {g.name for g in self.groups}
+        for value, group in self.telemetry.groups.items():
+            if group not in names:
+                raise ValueError(
+                    f"telemetry.groups: {value!r} names {group!r}, which is no group"
+                    + did_you_mean(group, names)
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Policy:
