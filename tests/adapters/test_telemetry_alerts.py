@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -23,6 +23,7 @@ from tests.adapters.claude_code import ClaudeCode, Interval
 from tests.adapters.conftest import TOM, Served, serve
 from tests.adapters.test_slack_story import text_of
 from tests.now import NOW
+from workflows.admin import DailyUsage
 from workflows.alerts.calendar import after_hours_starts
 from workflows.alerts.digest import send_digests
 
@@ -78,8 +79,10 @@ async def _until(condition: Callable[[], bool]) -> None:
 
 
 def _cost(served: Served, email: str = TOM) -> int:
+    # Figures are kept by the hour they fall in, which may start before NOW.
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
     with served.app.uow() as uow:
-        return sum(f.values.get("cost_micros", 0) for f in uow.telemetry.hours(email, NOW))
+        return sum(f.values.get("cost_micros", 0) for f in uow.telemetry.hours(email, hour))
 
 
 async def test_a_full_queue_answers_429_and_the_sdk_sends_again(served: Served) -> None:
@@ -191,8 +194,14 @@ async def test_an_after_hours_burst_fires_within_five_minutes_and_the_backend_fi
         assert "Claude Code today" in status
         assert "40 prompts, 25 tool runs" in status
 
-        # The backend's own figures arrive: they replace telemetry's for the day.
-        await asyncio.to_thread(app.sync)
+        # The backend's own figure for that day arrives (what it bills: a little less than the
+        # telemetry's list-price estimate): it replaces telemetry's for the day.
+        with app.uow() as uow:
+            day = DailyUsage(
+                email=TOM, day=hour.astimezone(UTC).date(), spend_cents=712, commands=65
+            )
+            uow.usage.replace_daily([day])
+            uow.commit()
         assert "of it estimated" not in await _status_of(served, TOM)
         assert served.runtime.scheduler is not None
         await served.runtime.scheduler.run_now("alert-rules")
