@@ -25,7 +25,7 @@ chat.postMessage seen by the emulator), Approve -> applied (the click -> the wri
 effect at the backend) and Approve -> the requester's "in force" DM; whole flows per second
 (finished within the load time); and the counts: lost, duplicated (by Idempotency-Key and by
 effect on the final caps), stuck (not finished at the end). Progress goes to stderr, the table
-(or `--json`) to stdout. The defaults take about three minutes, both runs included.
+(or `--json`) to stdout. The defaults take about two and a half minutes, both runs included.
 
     python benchmarks/load.py
     python benchmarks/load.py --database postgresql

@@ -125,6 +125,7 @@ class Observer:
         self._cards_to_owners = cards_to_owners
         self.on_card: OnCard = lambda _number, _card: None
         self._cards: dict[tuple[str, str], int] = {}
+        self._open_replies: dict[int, Ephemeral] = {}
 
     def watch(self) -> None:
         """Start seeing the emulator's calls and posts as they are handled."""
@@ -171,8 +172,27 @@ class Observer:
         else:
             # The responder has just appended the reply; nothing runs in between.
             shown = state.ephemerals[-1] if state.ephemerals else None
-        if shown is not None:
-            self._seen(recipient, shown, edited=False)
+        if shown is None:
+            return
+        self._seen(recipient, shown, edited=False)
+        if isinstance(shown, Ephemeral):
+            self._forget(shown)
+
+    def _forget(self, reply: Ephemeral) -> None:
+        """Drop a read reply that no one will click from the workspace (a card once it is in
+        force): the emulator looks ephemerals up one by one, which over a long run of the
+        floor would cost the driver more than the app it measures."""
+        button = find_element(reply.blocks, action_id="approve")
+        if button is not None:
+            number = int(button[1]["value"])
+            if self.moments.at(IN_FORCE, number) is None:
+                self._open_replies[number] = reply
+                return
+        ephemerals = self._emu.state.ephemerals
+        if ephemerals and ephemerals[-1] is reply:
+            ephemerals.pop()
+        else:
+            ephemerals.remove(reply)
 
     def _seen(self, recipient: str | None, shown: Card, *, edited: bool) -> None:
         words = shown.text + json.dumps(shown.blocks)
@@ -189,7 +209,11 @@ class Observer:
         elif edited and place in self._cards:
             self.moments.mark(DECIDED, self._cards[place])
         for found in _IN_FORCE.finditer(words):
-            self.moments.mark(IN_FORCE, int(found.group(1)))
+            number = int(found.group(1))
+            self.moments.mark(IN_FORCE, number)
+            card = self._open_replies.pop(number, None)
+            if card is not None:
+                self._emu.state.ephemerals.remove(card)
         for found in _APPROVED.finditer(words):
             self.moments.mark(DECIDED, int(found.group(1) or found.group(2)))
         if recipient in self._people:
