@@ -299,7 +299,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--hangs", type=ranged(int, 0), default=0, help="backend writes that hang")
     parser.add_argument(
-        "--kill", dest="kills", type=ranged(int, 0), default=0, help="SIGKILLs of capdesk serve"
+        "--kill",
+        dest="kills",
+        metavar="N",
+        type=ranged(int, 0),
+        default=0,
+        help="SIGKILLs of capdesk serve",
     )
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
