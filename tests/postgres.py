@@ -26,9 +26,9 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
 
 
-def postgres_url(*, schema: str | None = None) -> str:
-    """The test server's URL, optionally confined to a schema (its `search_path`)."""
-    url = make_url(POSTGRES_URL)
+def postgres_url(*, schema: str | None = None, base: str = POSTGRES_URL) -> str:
+    """The test server's URL (or `base`), optionally confined to a schema (its `search_path`)."""
+    url = make_url(base)
     options = [url.query["options"]] if "options" in url.query else []
     if schema is not None:
         options.append(f"-csearch_path={schema}")
@@ -40,12 +40,13 @@ def postgres_url(*, schema: str | None = None) -> str:
 
 @contextmanager
 def fresh_schema(server: Engine, prefix: str) -> Iterator[tuple[str, str]]:
-    """A new, empty schema and the URL that lands in it; dropped afterwards."""
+    """A new, empty schema on `server` and the URL that lands in it; dropped afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
     with server.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    base = server.url.render_as_string(hide_password=False)
     try:
-        yield schema, postgres_url(schema=schema)
+        yield schema, postgres_url(schema=schema, base=base)
     finally:
         with server.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))
