@@ -316,7 +316,7 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class UseCaseQuestion:
-    """"What was the extra for?", asked once of the holder of a temporary grant when it ends,
+    """ "What was the extra for?", asked once of the holder of a temporary grant when it ends,
     and of the holder of a permanent raise 30 days after it.
 
     It stays open until answered or skipped (`answered_at` is set for either); `skipped` tells

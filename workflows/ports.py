@@ -398,7 +398,7 @@ class AlertRepository(Protocol):
 
 
 class UseCaseRepository(Protocol):
-    """"What was the extra for?": one question per grant or permanent raise, and its answer."""
+    """ "What was the extra for?": one question per grant or permanent raise, and its answer."""
 
     def ask(
         self, *, request_id: int, email: str, asked_at: datetime, grant_id: int | None = None

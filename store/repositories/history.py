@@ -31,7 +31,6 @@ _DL = table(DelegationRow)
 
 APPLIED = "request.applied"
 REVERTED = "request.reverted"
-SELF_APPROVAL_REFUSED = "request.self_approval_refused"
 
 APPROVED_STATES = (
     RequestStatus.APPROVED,

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from store.repositories.history import (
     APPROVED_STATES,
-    SELF_APPROVAL_REFUSED,
     delegation_until,
     joins_times,
     request_times,
@@ -42,6 +41,7 @@ from store.tables import (
     UseCaseQuestionRow,
     table,
 )
+from workflows.audit import SELF_APPROVAL_REFUSED
 from workflows.model import (
     POLICY_ACTOR,
     GrantStatus,
