@@ -31,6 +31,7 @@ from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.delivery import Notifier, deliver_pending
+from workflows.reports.posting import post_quarterly_reviews
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
 
@@ -52,6 +53,8 @@ class Intervals:
     notifications: timedelta = timedelta(seconds=15)
     leadership: timedelta = timedelta(seconds=15)
     inbound_ids: timedelta = timedelta(hours=1)
+    reviews: timedelta = timedelta(hours=1)
+    """The quarterly review goes out in the first hour it is due (once, whatever the replicas)."""
 
 
 INBOUND_KEPT = timedelta(days=1)
@@ -111,6 +114,10 @@ def standard_jobs(
             uow.inbound.forget_before(app.clock.now() - INBOUND_KEPT)
             uow.commit()
 
+    def reviews() -> None:
+        post_quarterly_reviews(app.uow, app.policy, now=app.clock.now())
+        deliver()
+
     def every(delta: timedelta) -> IntervalTrigger:
         return IntervalTrigger(seconds=delta.total_seconds(), timezone=UTC)
 
@@ -129,6 +136,7 @@ def standard_jobs(
         Job("grant-expiry", grants, every(intervals.grants)),
         Job("native-requests", native, every(intervals.native_requests)),
         Job("inbound-ids", forget_inbound, every(intervals.inbound_ids)),
+        Job("quarterly-review", reviews, every(intervals.reviews), grace=timedelta(minutes=30)),
         Job("operations", app.worker().drain, every(intervals.operations), leader_only=False),
         Job("notifications", deliver, every(intervals.notifications), leader_only=False),
     ]

@@ -51,7 +51,11 @@ def _holdings(session: Session) -> list[Holding]:
     tier = behind.alias("tier_request")
     cap = behind.alias("cap_request")
     used = (
-        select(_D.c.member_id, func.max(_D.c.day).label("last_active"))
+        select(
+            _D.c.member_id,
+            func.min(_D.c.day).label("first_used"),
+            func.max(_D.c.day).label("last_active"),
+        )
         .where(or_(_D.c.spend_cents > 0, _D.c.commands > 0))
         .group_by(_D.c.member_id)
         .subquery("used")
@@ -64,6 +68,7 @@ def _holdings(session: Session) -> list[Holding]:
             _GM.c.group_name,
             _S.c.tier,
             _S.c.cap_cents,
+            used.c.first_used,
             used.c.last_active,
             tier.c.id.label("tier_request"),
             tier.c.applied_at.label("tier_since"),
@@ -90,7 +95,9 @@ def _holdings(session: Session) -> list[Holding]:
             group=row.group_name,
             tier=row.tier,
             cap_cents=row.cap_cents,
-            first_seen=row.first_seen,
+            first_seen=min(
+                (d for d in (row.first_seen, row.first_used) if d is not None), default=None
+            ),
             last_active=row.last_active,
             tier_request=requests.get(row.tier_request),
             tier_since=row.tier_since,

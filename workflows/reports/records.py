@@ -172,7 +172,8 @@ class AccessQuery:
 @dataclass(frozen=True, slots=True)
 class Holding:
     """A member's seat now, and the capdesk request behind its tier and behind its cap, if any
-    (None: the backend gave it, as far as capdesk knows)."""
+    (None: the backend gave it, as far as capdesk knows). `first_seen`: the first day capdesk
+    knows of the seat, its first use or the day the alert rules first saw it."""
 
     email: str
     name: str
