@@ -29,6 +29,7 @@ from workflows.policy.model import (
     OrgSettings,
     Policy,
     RequestsPolicy,
+    SeatTier,
 )
 
 RULE_KINDS: tuple[type[BaseModel], ...] = get_args(get_args(AlertRule)[0])
@@ -42,6 +43,7 @@ POLICY_SECTIONS: dict[type[BaseModel], str] = {
     ChannelRef: "`admin_channel` and `groups[].channel`",
     RequestsPolicy: "`requests`",
     DigestPolicy: "`digest`",
+    SeatTier: "`seat_tiers`",
 }
 EVERY_RULE = "Every rule"
 
@@ -90,7 +92,7 @@ def shown_default(field: FieldInfo) -> list[str]:
         return []
     if isinstance(default, bool):
         return [str(default).lower()]
-    if isinstance(default, list):
+    if isinstance(default, list | dict):
         return [str(item) for item in default]
     return [str(default)]
 
