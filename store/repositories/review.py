@@ -182,7 +182,8 @@ def _decision_waits(
             func.min(case((rank == (n * 9 + 9) // 10, ranked.c.seconds))).label("p90"),
         ).group_by(ranked.c.group_name)
     )
-    return {row.group_name: (float(row.median), float(row.p90)) for row in rows}
+    # Whole seconds: SQLite's julianday() arithmetic is a few microseconds off.
+    return {row.group_name: (round(row.median), round(row.p90)) for row in rows}
 
 
 def _self_approvals_refused(session: Session, query: ReviewQuery) -> dict[str, int]:

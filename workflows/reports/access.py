@@ -48,7 +48,8 @@ def _holder(h: Holding, zone: ZoneInfo, today: date, inactive_since: date) -> li
         None if h.cap_request is None else h.cap_request.decided_by,
         h.last_active,
         None if seen is None else (today - seen).days,
-        seen is not None and seen <= inactive_since,
+        # A seat never used, as far as capdesk knows, is inactive unless it is new.
+        seen is None or seen <= inactive_since,
     ]
 
 

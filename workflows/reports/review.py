@@ -32,6 +32,8 @@ ON_TIME = timedelta(hours=1)
 """A grant's revert that took effect within this of its end was on time."""
 MIN_DECIDED = 3
 """Decisions a group needs before its approval rate is compared with the others'."""
+MIN_OTHERS = 2
+"""Groups to compare a group with: against a single other one, each would stand out."""
 RATE_GAP = 25
 """Percentage points between a group's approval rate and the others' median that stand out."""
 SLOW_FACTOR = 3
@@ -146,7 +148,7 @@ def _mark_outliers(reviews: list[GroupReview]) -> list[GroupReview]:
     for review in reviews:
         others = [r for r in compared if r.group != review.group]
         notes = []
-        if review in compared and others:
+        if review in compared and len(others) >= MIN_OTHERS:
             rate = review.approval_pct or 0
             usual = median(r.approval_pct or 0 for r in others)
             if abs(rate - usual) >= RATE_GAP:
