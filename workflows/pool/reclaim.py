@@ -14,12 +14,17 @@ from workflows.model import (
     NewOperation,
     OperationKind,
     OperationPurpose,
+    OperationStatus,
     RequestKind,
     RequestStatus,
 )
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests.announce import tell
+
+RECLAIMED = "seat.tier_reclaimed"
+_SETTLED = (OperationStatus.DONE, OperationStatus.FAILED)
+"""A failed reclaim may be clicked again; the admins see the failure with its Retry."""
 
 
 def reclaim_tier(
@@ -43,10 +48,11 @@ def reclaim_tier(
                 raise Refusal(f"{member.name}'s {member.tier} seat is going back already.")
             change = f"their temporary upgrade ends now; they go back to {grant.tier_before}"
         else:
-            day = now.astimezone(policy.org.zone).date().isoformat()
+            if _reclaim_under_way(uow, member.email):
+                raise Refusal(f"{member.name}'s {member.tier} seat is going back already.")
             operation = uow.operations.add(
                 NewOperation(
-                    key=f"reclaim-tier-{member.email}-{member.tier}-{day}",
+                    key=f"reclaim-tier-{member.email}-{now:%Y%m%dT%H%M%S}",
                     kind=OperationKind.SET_TIER,
                     purpose=OperationPurpose.APPLY,
                     email=member.email,
@@ -54,17 +60,15 @@ def reclaim_tier(
                     tier=below,
                 )
             )
-            if operation.created_at != now:
-                raise Refusal(f"{member.name}'s {member.tier} seat is going back already.")
             change = f"they move to {below}"
             record(
                 uow,
                 at=now,
                 actor=actor,
-                action="seat.tier_reclaimed",
+                action=RECLAIMED,
                 subject=f"member:{member.email}",
                 before={"tier": member.tier},
-                after={"tier": below, "operation": operation.key},
+                after={"tier": below, "operation": operation.key, "operation_id": operation.id},
             )
         tell(
             uow,
@@ -89,6 +93,17 @@ def reclaim_tier(
         title=f"Reclaiming the {member.tier} seat of {member.name}",
         text=f"It is free once the change is applied: {change}.",
     )
+
+
+def _reclaim_under_way(uow: UnitOfWork, email: str) -> bool:
+    """Whether an earlier reclaim of the member's seat is still on its way (a second click)."""
+    for entry in uow.audit.of(f"member:{email}"):
+        if entry.action != RECLAIMED:
+            continue
+        operation = uow.operations.get(int(entry.after.get("operation_id", 0)))
+        if operation is not None and operation.status not in _SETTLED:
+            return True
+    return False
 
 
 def _temporary_upgrade(uow: UnitOfWork, email: str, tier: str) -> Grant | None:
