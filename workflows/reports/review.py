@@ -7,6 +7,7 @@ rates, whether a grant ended on time, which group decides very differently from 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,12 +33,12 @@ ON_TIME = timedelta(hours=1)
 """A grant's revert that took effect within this of its end was on time."""
 MIN_DECIDED = 3
 """Decisions a group needs before its approval rate is compared with the others'."""
-MIN_OTHERS = 2
-"""Groups to compare a group with: against a single other one, each would stand out."""
+MIN_COMPARED = 3
+"""Groups with enough decisions there must be to compare: of two, each would stand out."""
 RATE_GAP = 25
-"""Percentage points between a group's approval rate and the others' median that stand out."""
+"""Percentage points between a group's approval rate and the groups' median that stand out."""
 SLOW_FACTOR = 3
-"""How many times the others' median wait a group's median must be to stand out."""
+"""How many times the groups' median wait a group's median must be to stand out."""
 
 
 class GrantEnd:
@@ -142,37 +143,31 @@ def group_reviews(
 
 
 def _mark_outliers(reviews: list[GroupReview]) -> list[GroupReview]:
-    """Say which groups approve or decide very differently from the others."""
+    """Say which groups approve or decide very differently from the groups' median (of those
+    with enough decisions to compare, and only when there are enough of them)."""
     compared = [r for r in reviews if r.decided >= MIN_DECIDED]
+    if len(compared) < MIN_COMPARED:
+        return reviews
+    usual_rate = median(r.approval_pct or 0 for r in compared)
+    waits = [
+        r.requests.median_decision_seconds
+        for r in compared
+        if r.requests.median_decision_seconds is not None
+    ]
+    usual_wait = median(waits) if waits else None
     marked = []
     for review in reviews:
-        others = [r for r in compared if r.group != review.group]
         notes = []
-        if review in compared and len(others) >= MIN_OTHERS:
+        if review in compared:
             rate = review.approval_pct or 0
-            usual = median(r.approval_pct or 0 for r in others)
-            if abs(rate - usual) >= RATE_GAP:
-                notes.append(f"approves {rate}% (the others {usual:.0f}%)")
-            waits = [
-                r.requests.median_decision_seconds
-                for r in others
-                if r.requests.median_decision_seconds is not None
-            ]
+            if abs(rate - usual_rate) >= RATE_GAP:
+                notes.append(f"approves {rate}% (the groups' median: {usual_rate:.0f}%)")
             own = review.requests.median_decision_seconds
-            if own is not None and waits and own >= SLOW_FACTOR * median(waits) > 0:
-                notes.append(f"decides in {duration(own)} (the others {duration(median(waits))})")
-        marked.append(
-            GroupReview(
-                group=review.group,
-                requests=review.requests,
-                grants=review.grants,
-                asked=review.asked,
-                answered=review.answered,
-                skipped=review.skipped,
-                spent_cents=review.spent_cents,
-                stands_out="; ".join(notes),
-            )
-        )
+            if own is not None and usual_wait and own >= SLOW_FACTOR * usual_wait:
+                notes.append(
+                    f"decides in {duration(own)} (the groups' median: {duration(usual_wait)})"
+                )
+        marked.append(dataclasses.replace(review, stands_out="; ".join(notes)))
     return marked
 
 
