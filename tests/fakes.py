@@ -908,7 +908,7 @@ class FakeSeatPool(_Repo):
                     in_use=len(holders) + len(on_the_way),
                     held_temporarily=sum((m.email, tier) in temporary for m in holders),
                     idle_count=len(idle),
-                    idle=idle[:idle_limit],
+                    idle=tuple(idle[:idle_limit]),
                 )
             )
         return found

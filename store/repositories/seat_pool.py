@@ -92,7 +92,7 @@ class SqlSeatPool:
                 in_use=holders.get(tier, 0) + coming.get(tier, 0),
                 held_temporarily=temporary.get(tier, 0),
                 idle_count=idle[tier][0] if tier in idle else 0,
-                idle=idle[tier][1] if tier in idle else (),
+                idle=tuple(idle[tier][1]) if tier in idle else (),
             )
             for tier in wanted
         ]
