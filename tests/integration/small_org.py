@@ -94,8 +94,8 @@ NOW = datetime(2026, 11, 23, 10, tzinfo=BERLIN).astimezone(UTC)
 """When the reports are made: Monday 23 November 2026, 10:00 in Berlin."""
 
 
-def berlin(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
+def berlin(month: int, day: int, hour: int = 0, minute: int = 0, *, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
 
 
 def policy() -> Policy:
