@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.policy import Policy
+from workflows.reports.periods import last_covered, local, local_date
 from workflows.reports.records import AccessData, AccessQuery, Elevation, Holding
 from workflows.reports.tables import Cell, Column, Kind, Report, Table
 from workflows.requests.texts import what
@@ -24,14 +25,6 @@ def access_query(policy: Policy, *, now: datetime, days: int) -> AccessQuery:
     )
 
 
-def _day(instant: datetime | None, zone: ZoneInfo) -> date | None:
-    return None if instant is None else instant.astimezone(zone).date()
-
-
-def _local(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return None if instant is None else instant.astimezone(zone)
-
-
 def _holder(h: Holding, zone: ZoneInfo, today: date, inactive_since: date) -> list[Cell]:
     seen = h.last_active or h.first_seen
     return [
@@ -40,10 +33,10 @@ def _holder(h: Holding, zone: ZoneInfo, today: date, inactive_since: date) -> li
         h.group,
         h.tier,
         h.cap_cents,
-        _day(h.tier_since, zone) if h.tier_request else h.first_seen,
+        local_date(h.tier_since, zone) if h.tier_request else h.first_seen,
         None if h.tier_request is None else h.tier_request.id,
         None if h.tier_request is None else h.tier_request.decided_by,
-        _day(h.cap_since, zone) if h.cap_request else h.first_seen,
+        local_date(h.cap_since, zone) if h.cap_request else h.first_seen,
         None if h.cap_request is None else h.cap_request.id,
         None if h.cap_request is None else h.cap_request.decided_by,
         h.last_active,
@@ -56,7 +49,7 @@ def _holder(h: Holding, zone: ZoneInfo, today: date, inactive_since: date) -> li
 def _elevation(e: Elevation, zone: ZoneInfo, now: datetime) -> list[Cell]:
     r = e.request
     return [
-        _local(e.applied_at, zone),
+        local(e.applied_at, zone),
         r.requester,
         e.name,
         r.group,
@@ -64,13 +57,11 @@ def _elevation(e: Elevation, zone: ZoneInfo, now: datetime) -> list[Cell]:
         r.kind.value,
         what(r),
         r.ends_at is not None,
-        None
-        if r.ends_at is None
-        else (r.ends_at - timedelta(microseconds=1)).astimezone(zone).date(),
-        _local(e.reverted_at, zone),
-        _local(r.created_at, zone),
+        None if r.ends_at is None else last_covered(r.ends_at, zone),
+        local(e.reverted_at, zone),
+        local(r.created_at, zone),
         r.decided_by,
-        _local(r.decided_at, zone),
+        local(r.decided_at, zone),
         r.reason,
     ]
 
@@ -87,7 +78,7 @@ def access_report(policy: Policy, data: AccessData, query: AccessQuery, *, days:
         name="access",
         title=f"Access review, the last {days} days",
         at=now.astimezone(zone),
-        period={"days": days, "from": _day(query.since, zone), "to": today},
+        period={"days": days, "from": local_date(query.since, zone), "to": today},
         tables=[
             Table(
                 "holders",

@@ -18,6 +18,22 @@ _QUARTER = re.compile(r"^(\d{4})[-\s]?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+def local(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """An instant on the organisation's clock, as the reports show it (None stays None)."""
+    return None if instant is None else instant.astimezone(zone)
+
+
+def local_date(instant: datetime | None, zone: ZoneInfo) -> date | None:
+    """The organisation's day an instant falls on."""
+    return None if instant is None else instant.astimezone(zone).date()
+
+
+def last_covered(ends_at: datetime, zone: ZoneInfo) -> date:
+    """The last local day something ending at `ends_at` covers (one ending at midnight covers
+    the day before)."""
+    return (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+
+
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 

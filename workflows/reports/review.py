@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from workflows.model import RequestKind
 from workflows.money import percent_of
 from workflows.policy import Policy
-from workflows.reports.periods import Span
+from workflows.reports.periods import Span, last_covered, local
 from workflows.reports.records import (
     GrantSpell,
     MemberMonth,
@@ -191,15 +191,6 @@ def role_of(policy: Policy, email: str) -> str:
     return "owner" if policy.owns(email) else "member"
 
 
-def _local(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return None if instant is None else instant.astimezone(zone)
-
-
-def _last_day(instant: datetime, zone: ZoneInfo) -> date:
-    """The last local day something ending at `instant` covers."""
-    return (instant - timedelta(microseconds=1)).astimezone(zone).date()
-
-
 def change_of(spell: GrantSpell) -> str:
     """`cap +150 a month`, or `premium seat`: what a grant gave, without a currency sign."""
     request = spell.request
@@ -224,7 +215,7 @@ def grant_periods(spells: Sequence[GrantSpell], month: MonthDays, zone: ZoneInfo
         if spell.applied_at is None:
             continue
         first = spell.applied_at.astimezone(zone).date()
-        last = _last_day(spell.reverted_at or spell.ends_at, zone)
+        last = last_covered(spell.reverted_at or spell.ends_at, zone)
         if first <= month.last_day and last >= month.first_day:
             marks.append(f"{first.isoformat()}/{last.isoformat()} {change_of(spell)}")
     return "; ".join(marks)
@@ -362,9 +353,9 @@ def _grants(reviews: Sequence[GroupReview], zone: ZoneInfo, now: datetime) -> Ta
                     spell.name,
                     spell.request.kind.value,
                     change_of(spell),
-                    _local(spell.applied_at, zone),
-                    _local(spell.ends_at, zone),
-                    _local(spell.reverted_at, zone),
+                    local(spell.applied_at, zone),
+                    local(spell.ends_at, zone),
+                    local(spell.reverted_at, zone),
                     end,
                     late_by,
                 ]
@@ -491,8 +482,8 @@ def _delegations(data: ReviewData, zone: ZoneInfo) -> Table:
                 d.delegator_name,
                 d.delegate,
                 d.delegate_name,
-                _local(d.starts_at, zone),
-                _local(d.ends_at if d.ended_at is None else min(d.ended_at, d.ends_at), zone),
+                local(d.starts_at, zone),
+                local(d.ends_at if d.ended_at is None else min(d.ended_at, d.ends_at), zone),
                 d.ended_at is not None and d.ended_at < d.ends_at,
                 d.decisions,
             ]
