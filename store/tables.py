@@ -218,7 +218,7 @@ class RequestRow(SQLModel, table=True):
     kind: RequestKind = Field(sa_type=enum_column(RequestKind))
     reason: str = Field(max_length=500)
     status: RequestStatus = Field(sa_type=enum_column(RequestStatus), index=True)
-    created_at: datetime = _utc()
+    created_at: datetime = _utc(index=True)
     updated_at: datetime = _utc()
     approvals_required: int = 1
     cap_before_cents: int
@@ -372,6 +372,8 @@ class AuditRow(SQLModel, table=True):
     """The audit log; database triggers refuse updates and deletes."""
 
     __tablename__ = "audit_log"
+    # The reports look for one kind of entry (every grant applied or reverted) over a period.
+    __table_args__ = (Index("ix_audit_action_at", "action", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _utc()
     actor: str = Field(max_length=320)
@@ -379,6 +381,36 @@ class AuditRow(SQLModel, table=True):
     subject: str = Field(max_length=200, index=True)
     before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UseCaseQuestionRow(SQLModel, table=True):
+    """What a grant or a permanent raise was used for: one question per request."""
+
+    __tablename__ = "use_case_question"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", unique=True)
+    grant_id: int | None = Field(default=None, foreign_key="access_grant.id")
+    email: str = Field(max_length=320, index=True)
+    asked_at: datetime = _utc(index=True)
+    reminded_at: datetime | None = _utc(nullable=True)
+    answered_at: datetime | None = _utc(nullable=True)
+    use_case: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=500)
+    skipped: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class DelegationRow(SQLModel, table=True):
+    """An owner or admin away, and to whom their approval cards go meanwhile."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (Index("ix_delegation_delegator_ends", "delegator", "ends_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    delegator: str = Field(max_length=320)
+    delegate: str | None = Field(default=None, max_length=320)
+    starts_at: datetime = _utc()
+    ends_at: datetime = _utc(index=True)
+    created_at: datetime = _utc()
+    ended_at: datetime | None = _utc(nullable=True)
 
 
 class SandboxSeatRow(SQLModel, table=True):

@@ -11,23 +11,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.repositories.alerts import SqlAlerts
 from store.repositories.audit import SqlAudit
 from store.repositories.chat import SqlChatIdentities, SqlDeliveryAgents, SqlInboundEvents
+from store.repositories.delegations import SqlDelegations
 from store.repositories.groups import SqlGroups
 from store.repositories.members import SqlMembers, SqlUsage
 from store.repositories.outbox import SqlNotifications, SqlOperations
+from store.repositories.reports import SqlReports
 from store.repositories.requests import SqlDecisions, SqlGrants, SqlRequests
+from store.repositories.seat_pool import SqlSeatPool
 from store.repositories.telemetry import SqlTelemetry
+from store.repositories.use_cases import SqlUseCases
 from workflows.ports import (
     AlertRepository,
     AuditLog,
     DecisionRepository,
+    DelegationRepository,
     GrantRepository,
     GroupRepository,
     MemberRepository,
     NotificationRepository,
     OperationRepository,
+    ReportRepository,
     RequestRepository,
+    SeatPoolRepository,
     TelemetryRepository,
     UsageRepository,
+    UseCaseRepository,
 )
 
 
@@ -46,6 +54,10 @@ class SqlUnitOfWork:
     audit: AuditLog
     alerts: AlertRepository
     telemetry: TelemetryRepository
+    use_cases: UseCaseRepository
+    delegations: DelegationRepository
+    pool: SeatPoolRepository
+    reports: ReportRepository
     identities: SqlChatIdentities
     inbound: SqlInboundEvents
     agents: SqlDeliveryAgents
@@ -67,6 +79,10 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(self.session)
         self.alerts = SqlAlerts(self.session)
         self.telemetry = SqlTelemetry(self.session, members)
+        self.use_cases = SqlUseCases(self.session)
+        self.delegations = SqlDelegations(self.session)
+        self.pool = SqlSeatPool(self.session)
+        self.reports = SqlReports(self.session)
         self.identities = SqlChatIdentities(self.session)
         self.inbound = SqlInboundEvents(self.session)
         self.agents = SqlDeliveryAgents(self.session)

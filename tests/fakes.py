@@ -45,6 +45,7 @@ from workflows.model import (
     Attempt,
     AuditEntry,
     Decision,
+    Delegation,
     Grant,
     GrantStatus,
     Member,
@@ -52,21 +53,25 @@ from workflows.model import (
     NewRequest,
     Operation,
     OperationKind,
+    OperationPurpose,
     OperationStatus,
     Period,
     Request,
     RequestKind,
     RequestStatus,
+    UseCaseQuestion,
     Verdict,
     check_transition,
 )
 from workflows.money import cents_from_micros
 from workflows.policy import Policy
+from workflows.pool.records import IdleHolder, TierUse
 from workflows.ports import (
     AlertRepository,
     AuditLog,
     Conflict,
     DecisionRepository,
+    DelegationRepository,
     GrantRepository,
     GroupRecord,
     GroupRepository,
@@ -75,9 +80,11 @@ from workflows.ports import (
     OperationRepository,
     PendingDelivery,
     RequestRepository,
+    SeatPoolRepository,
     TelemetryRepository,
     UnitOfWork,
     UsageRepository,
+    UseCaseRepository,
 )
 from workflows.requests.asking import submit_request
 from workflows.requests.deciding import cancel, decide
@@ -189,6 +196,8 @@ class _State:
     series_seen: dict[str, datetime] = field(default_factory=dict)
     batches: dict[str, datetime] = field(default_factory=dict)
     unmatched: dict[tuple[str, date, str], FakeUnmatched] = field(default_factory=dict)
+    questions: dict[int, UseCaseQuestion] = field(default_factory=dict)
+    delegations: dict[int, Delegation] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(**{f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)})
@@ -919,6 +928,172 @@ class FakeAlerts(_Repo):
         return [f.record for _, f in sorted(self._s.firings.items())]
 
 
+class FakeUseCases(_Repo):
+    def ask(
+        self, *, request_id: int, email: str, asked_at: datetime, grant_id: int | None = None
+    ) -> UseCaseQuestion | None:
+        state = self._w
+        if any(q.request_id == request_id for q in state.questions.values()):
+            return None
+        question = UseCaseQuestion(
+            id=state.next_id("question"),
+            request_id=request_id,
+            email=email.lower(),
+            asked_at=asked_at,
+            grant_id=grant_id,
+        )
+        state.questions[question.id] = question
+        return question
+
+    def get(self, question_id: int) -> UseCaseQuestion | None:
+        return self._s.questions.get(question_id)
+
+    def of_request(self, request_id: int) -> UseCaseQuestion | None:
+        return next((q for q in self._s.questions.values() if q.request_id == request_id), None)
+
+    def latest_of(self, email: str) -> UseCaseQuestion | None:
+        mine = [q for q in self._s.questions.values() if q.email == email.lower()]
+        return max(mine, key=lambda q: (q.asked_at, q.id), default=None)
+
+    def to_remind(self, asked_before: datetime) -> Sequence[UseCaseQuestion]:
+        return sorted(
+            (
+                q
+                for q in self._s.questions.values()
+                if q.open and q.reminded_at is None and q.asked_at < asked_before
+            ),
+            key=lambda q: (q.asked_at, q.id),
+        )
+
+    def mark_reminded(self, question_id: int, at: datetime) -> None:
+        state = self._w
+        if question_id in state.questions:
+            state.questions[question_id] = replace(state.questions[question_id], reminded_at=at)
+
+    def _close(self, question_id: int, **values: Any) -> UseCaseQuestion | None:
+        state = self._w
+        question = state.questions.get(question_id)
+        if question is None or not question.open:
+            return None
+        state.questions[question_id] = replace(question, **values)
+        return state.questions[question_id]
+
+    def answer(
+        self, question_id: int, *, at: datetime, use_case: str, note: str | None = None
+    ) -> UseCaseQuestion | None:
+        return self._close(question_id, answered_at=at, use_case=use_case, note=note)
+
+    def skip(self, question_id: int, *, at: datetime) -> UseCaseQuestion | None:
+        return self._close(question_id, answered_at=at, skipped=True)
+
+
+class FakeDelegations(_Repo):
+    def add(
+        self,
+        *,
+        delegator: str,
+        delegate: str | None,
+        starts_at: datetime,
+        ends_at: datetime,
+        created_at: datetime,
+    ) -> Delegation:
+        state = self._w
+        delegation = Delegation(
+            id=state.next_id("delegation"),
+            delegator=delegator.lower(),
+            delegate=None if delegate is None else delegate.lower(),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_at=created_at,
+        )
+        state.delegations[delegation.id] = delegation
+        return delegation
+
+    def get(self, delegation_id: int) -> Delegation | None:
+        return self._s.delegations.get(delegation_id)
+
+    def in_force(
+        self, at: datetime, *, delegators: Collection[str] | None = None
+    ) -> Sequence[Delegation]:
+        wanted = None if delegators is None else {d.lower() for d in delegators}
+        return sorted(
+            (
+                d
+                for d in self._s.delegations.values()
+                if d.in_force(at) and (wanted is None or d.delegator in wanted)
+            ),
+            key=lambda d: (d.delegator, d.id),
+        )
+
+    def of(self, delegator: str) -> Sequence[Delegation]:
+        mine = [d for d in self._s.delegations.values() if d.delegator == delegator.lower()]
+        return sorted(mine, key=lambda d: (d.starts_at, d.id), reverse=True)
+
+    def end(self, delegation_id: int, *, at: datetime) -> Delegation | None:
+        state = self._w
+        delegation = state.delegations.get(delegation_id)
+        if delegation is None or delegation.ended_at is not None or delegation.ends_at <= at:
+            return None
+        state.delegations[delegation_id] = replace(delegation, ended_at=at)
+        return state.delegations[delegation_id]
+
+
+class FakeSeatPool(_Repo):
+    """The pool counted in Python over the fake store, as the SQL counts it."""
+
+    def tiers(
+        self, tiers: Sequence[str], *, idle_since: date, idle_limit: int
+    ) -> Sequence[TierUse]:
+        state = self._s
+        last: dict[str, date] = {}
+        for (who, day), row in state.daily.items():
+            if row.spend_cents > 0 or row.commands > 0:
+                last[who] = max(day, last.get(who, day))
+        holding = (GrantStatus.ACTIVE, GrantStatus.REVERTING)
+        temporary = {
+            (g.email, g.tier_after)
+            for g in state.grants.values()
+            if g.kind is RequestKind.SEAT_UPGRADE and g.status in holding
+        }
+        coming = {
+            (o.email, o.tier)
+            for o in state.operations.values()
+            if o.kind is OperationKind.SET_TIER
+            and o.purpose is OperationPurpose.APPLY
+            and o.status is not OperationStatus.DONE
+        }
+        found = []
+        for tier in tiers:
+            holders = [m for m in state.members.values() if m.active and m.tier == tier]
+            on_the_way = {
+                email
+                for email, to in coming
+                if to == tier
+                and email in state.members
+                and state.members[email].active
+                and state.members[email].tier != tier
+            }
+            idle = sorted(
+                (
+                    IdleHolder(m.email, m.name, active, (m.email, tier) in temporary)
+                    for m in holders
+                    if (active := last.get(m.email, state.first_seen.get(m.email))) is not None
+                    and active <= idle_since
+                ),
+                key=lambda h: (h.last_active, h.email),
+            )
+            found.append(
+                TierUse(
+                    tier=tier,
+                    in_use=len(holders) + len(on_the_way),
+                    held_temporarily=sum((m.email, tier) in temporary for m in holders),
+                    idle_count=len(idle),
+                    idle=tuple(idle[:idle_limit]),
+                )
+            )
+        return found
+
+
 class FakeUnitOfWork:
     """The whole store in memory, with transactions that really roll back."""
 
@@ -933,6 +1108,9 @@ class FakeUnitOfWork:
     audit: AuditLog
     alerts: AlertRepository
     telemetry: TelemetryRepository
+    use_cases: UseCaseRepository
+    delegations: DelegationRepository
+    pool: SeatPoolRepository
 
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
@@ -952,6 +1130,9 @@ class FakeUnitOfWork:
         self.firings = FakeAlerts(self)
         self.alerts = self.firings
         self.telemetry = FakeTelemetry(self)
+        self.use_cases = FakeUseCases(self)
+        self.delegations = FakeDelegations(self)
+        self.pool = FakeSeatPool(self)
         for member in members:
             self._committed.members[member.email.lower()] = replace(
                 member, email=member.email.lower()

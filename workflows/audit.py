@@ -8,6 +8,9 @@ from typing import Any
 from workflows.model import AuditEntry
 from workflows.ports import UnitOfWork
 
+SELF_APPROVAL_REFUSED = "request.self_approval_refused"
+"""The audit action of a requester's click on Approve for their own request, refused."""
+
 
 def record(
     uow: UnitOfWork,

@@ -18,6 +18,7 @@ from workflows.errors import INVALID_BUTTON, Refusal
 from workflows.messages import Message, Verb
 from workflows.model import Verdict
 from workflows.policy import Policy
+from workflows.pool.reclaim import reclaim_tier
 from workflows.ports import UnitOfWork
 from workflows.requests.deciding import cancel, decide
 from workflows.requests.texts import what
@@ -98,6 +99,10 @@ def _retry(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) 
     return Message(kind="retrying", title=f"Trying change #{operation.id} again")
 
 
+def _reclaim_tier(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: Click) -> Message:
+    return reclaim_tier(uow_factory(), policy, actor=click.actor, email=click.value, now=click.now)
+
+
 HANDLERS: dict[Verb, ClickHandler] = {
     Verb.APPROVE: _decide(Verdict.APPROVE),
     Verb.DENY: _decide(Verdict.DENY),
@@ -109,6 +114,7 @@ HANDLERS: dict[Verb, ClickHandler] = {
     Verb.KEEP_SEAT: alert_clicks.keep,
     Verb.RELEASE_SEAT: alert_clicks.release,
     Verb.OPEN_REQUESTS: alert_clicks.open_requests,
+    Verb.RECLAIM_TIER: _reclaim_tier,
 }
 
 

@@ -53,6 +53,9 @@ class Verb(StrEnum):
     """The holder of an idle seat gives it up; the value is their email."""
     OPEN_REQUESTS = "open_requests"
     """List a group's open requests; the value is the group's name."""
+    RECLAIM_TIER = "reclaim_tier"
+    """An admin gives an idle holder's seat of a pooled tier back to the pool (the holder
+    moves a tier down); the value is the holder's email."""
 
 
 class Action(_Frozen):

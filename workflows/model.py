@@ -312,3 +312,53 @@ class AuditEntry:
     subject: str
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UseCaseQuestion:
+    """ "What was the extra for?", asked once of the holder of a temporary grant when it ends,
+    and of the holder of a permanent raise 30 days after it.
+
+    It stays open until answered or skipped (`answered_at` is set for either); `skipped` tells
+    which. One reminder at most (`reminded_at`).
+    """
+
+    id: int
+    request_id: int
+    email: str
+    asked_at: datetime
+    grant_id: int | None = None
+    """The grant that ended; None for a permanent raise."""
+    reminded_at: datetime | None = None
+    answered_at: datetime | None = None
+    use_case: str | None = None
+    """One of the policy's use cases; None until answered, and when skipped."""
+    note: str | None = None
+    skipped: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.answered_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """An owner or admin away: the approval cards they would get go to `delegate` (None: to
+    the group's other owners or the admins) from `starts_at` until `ends_at`, unless they end
+    it early (`ended_at`)."""
+
+    id: int
+    delegator: str
+    delegate: str | None
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    ended_at: datetime | None = None
+
+    @property
+    def until(self) -> datetime:
+        """When it stops: at `ends_at`, or earlier if it was ended."""
+        return self.ends_at if self.ended_at is None else min(self.ended_at, self.ends_at)
+
+    def in_force(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.until

@@ -28,6 +28,7 @@ from workflows.model import (
     Attempt,
     AuditEntry,
     Decision,
+    Delegation,
     Grant,
     GrantStatus,
     Member,
@@ -39,6 +40,16 @@ from workflows.model import (
     Request,
     RequestKind,
     RequestStatus,
+    UseCaseQuestion,
+)
+from workflows.pool.records import TierUse
+from workflows.reports.records import (
+    AccessData,
+    AccessQuery,
+    GroupMonth,
+    ReviewData,
+    ReviewQuery,
+    Window,
 )
 from workflows.telemetry.model import HourFigures, SeriesState, Unmatched, UnmatchedReport
 
@@ -440,6 +451,108 @@ class TelemetryRepository(Protocol):
         ...
 
 
+class UseCaseRepository(Protocol):
+    """ "What was the extra for?": one question per grant or permanent raise, and its answer."""
+
+    def ask(
+        self, *, request_id: int, email: str, asked_at: datetime, grant_id: int | None = None
+    ) -> UseCaseQuestion | None:
+        """Record that the question went out; None when it was asked for this request already
+        (it is asked once, however many times this runs)."""
+        ...
+
+    def get(self, question_id: int) -> UseCaseQuestion | None:
+        """A question by id."""
+        ...
+
+    def of_request(self, request_id: int) -> UseCaseQuestion | None:
+        """The question asked about a request's grant or raise, if any."""
+        ...
+
+    def latest_of(self, email: str) -> UseCaseQuestion | None:
+        """The member's most recent question, answered or not ("Last time: ...")."""
+        ...
+
+    def to_remind(self, asked_before: datetime) -> Sequence[UseCaseQuestion]:
+        """Open questions asked before `asked_before` and not reminded yet, oldest first."""
+        ...
+
+    def mark_reminded(self, question_id: int, at: datetime) -> None:
+        """Record the one reminder."""
+        ...
+
+    def answer(
+        self, question_id: int, *, at: datetime, use_case: str, note: str | None = None
+    ) -> UseCaseQuestion | None:
+        """Compare-and-set: answer an open question; None if it was answered or skipped."""
+        ...
+
+    def skip(self, question_id: int, *, at: datetime) -> UseCaseQuestion | None:
+        """Compare-and-set: record an open question as skipped; None if it was not open."""
+        ...
+
+
+class DelegationRepository(Protocol):
+    """Owners and admins away, and who gets their approval cards meanwhile."""
+
+    def add(
+        self,
+        *,
+        delegator: str,
+        delegate: str | None,
+        starts_at: datetime,
+        ends_at: datetime,
+        created_at: datetime,
+    ) -> Delegation:
+        """Store a delegation (`delegate` None: to the group's other owners or the admins)."""
+        ...
+
+    def get(self, delegation_id: int) -> Delegation | None:
+        """A delegation by id."""
+        ...
+
+    def in_force(
+        self, at: datetime, *, delegators: Collection[str] | None = None
+    ) -> Sequence[Delegation]:
+        """Delegations in force at `at` (of these delegators, if given), by delegator."""
+        ...
+
+    def of(self, delegator: str) -> Sequence[Delegation]:
+        """A person's delegations, newest first."""
+        ...
+
+    def end(self, delegation_id: int, *, at: datetime) -> Delegation | None:
+        """Compare-and-set: end a delegation early (`back`); None if it was not in force."""
+        ...
+
+
+class SeatPoolRepository(Protocol):
+    """The seats of each tier, counted in the store."""
+
+    def tiers(
+        self, tiers: Sequence[str], *, idle_since: date, idle_limit: int
+    ) -> Sequence[TierUse]:
+        """Each of `tiers`, in that order: seats in use and held temporarily, and the holders
+        last active on or before `idle_since`, longest idle first (at most `idle_limit`)."""
+        ...
+
+
+class ReportRepository(Protocol):
+    """The reports' figures, each computed by set-based queries."""
+
+    def review(self, query: ReviewQuery) -> ReviewData:
+        """The quarterly review's figures, per group (of `query.group` alone, if given)."""
+        ...
+
+    def chargeback(self, window: Window) -> Sequence[GroupMonth]:
+        """Every group's month for chargeback, by group name (members in no group last)."""
+        ...
+
+    def access(self, query: AccessQuery) -> AccessData:
+        """Every active seat with what gave it, and the elevations since `query.since`."""
+        ...
+
+
 class AuditLog(Protocol):
     """The append-only audit log."""
 
@@ -466,6 +579,9 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     alerts: AlertRepository
     telemetry: TelemetryRepository
+    use_cases: UseCaseRepository
+    delegations: DelegationRepository
+    pool: SeatPoolRepository
 
     def __enter__(self) -> Self: ...
 
@@ -483,3 +599,10 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None:
         """Drop the transaction's changes."""
         ...
+
+
+class ReportingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also computes the reports (the SQL store does; the domain's unit
+    tests have no use for it)."""
+
+    reports: ReportRepository

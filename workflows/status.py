@@ -92,11 +92,11 @@ def status_of(
             style="primary",
         )
     ]
-    if member.tier != policy.seat_tiers[-1]:
+    if member.tier != policy.tier_names[-1]:
         actions.append(
             Action(
                 verb=Verb.REQUEST_MORE,
-                label=f"Request {policy.seat_tiers[-1]} seat",
+                label=f"Request {policy.tier_names[-1]} seat",
                 value=RequestKind.SEAT_UPGRADE,
             )
         )

@@ -61,7 +61,7 @@ def sync(
             cap = m.monthly_cap_cents if m.monthly_cap_cents is not None else default
             known = uow.members.get(email)
             # A backend that does not say the tier (an own limit hides it) leaves it as it was.
-            tier = m.tier or (known.tier if known is not None else policy.seat_tiers[0])
+            tier = m.tier or (known.tier if known is not None else policy.tier_names[0])
             uow.members.upsert(
                 Member(
                     email=email,

@@ -21,6 +21,8 @@ from bot.cli.demo import demo
 from bot.cli.lists import members, requests
 from bot.cli.policy import policy
 from bot.cli.policy_init import init
+from bot.cli.report import report
+from bot.cli.seats import seats
 from bot.cli.serve import serve
 from bot.cli.sync import sync
 from bot.cli.teams import teams
@@ -67,4 +69,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 for command in (alerts, db, demo, digest, members, policy, requests, serve, sync, teams):
     cli.add_command(command)
+cli.add_command(report)
+cli.add_command(seats)
 policy.add_command(init)

@@ -32,6 +32,7 @@ from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.delivery import Notifier, deliver_pending
+from workflows.reports.posting import post_quarterly_reviews
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
 from workflows.telemetry.ingest import forget_seen
@@ -58,6 +59,8 @@ class Intervals:
     """How soon the rules run after telemetry arrives (`CapdeskScheduler.soon`): later batches
     join that run, so steady telemetry means one evaluation this often, well within five
     minutes of the usage."""
+    reviews: timedelta = timedelta(hours=1)
+    """The quarterly review goes out in the first hour it is due (once, whatever the replicas)."""
 
 
 INBOUND_KEPT = timedelta(days=1)
@@ -118,6 +121,10 @@ def standard_jobs(
             forget_seen(uow, now=app.clock.now())
             uow.commit()
 
+    def reviews() -> None:
+        post_quarterly_reviews(app.uow, app.policy, now=app.clock.now())
+        deliver()
+
     def every(delta: timedelta) -> IntervalTrigger:
         return IntervalTrigger(seconds=delta.total_seconds(), timezone=UTC)
 
@@ -136,6 +143,7 @@ def standard_jobs(
         Job("grant-expiry", grants, every(intervals.grants)),
         Job("native-requests", native, every(intervals.native_requests)),
         Job("inbound-ids", forget_inbound, every(intervals.inbound_ids)),
+        Job("quarterly-review", reviews, every(intervals.reviews), grace=timedelta(minutes=30)),
         Job("operations", app.worker().drain, every(intervals.operations), leader_only=False),
         Job("notifications", deliver, every(intervals.notifications), leader_only=False),
     ]

@@ -106,7 +106,7 @@ def request_modal(
     if kind is RequestKind.CAP_INCREASE:
         blocks = [_amount_input(prefill.amount_cents)]
     else:
-        tiers = _tiers_above(policy.seat_tiers, member_tier)
+        tiers = _tiers_above(policy.tier_names, member_tier)
         if not tiers:
             return result_modal(
                 _TITLES[kind], f"You already have the top seat tier ({member_tier})."

@@ -31,7 +31,8 @@ _D = table(DecisionRow)
 _G = table(GrantRow)
 
 
-def _request(row: RowMapping) -> Request:
+def request_record(row: RowMapping) -> Request:
+    """A request from a row holding the request table's columns under their own names."""
     return to_record(Request, row, group="group_name")
 
 
@@ -65,14 +66,14 @@ class SqlRequests:
                 row = self._s.execute(insert(_R).values(values).returning(*_R.c)).mappings().one()
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from exc
-        return _request(row)
+        return request_record(row)
 
     def get(self, request_id: int, *, lock: bool = False) -> Request | None:
         query = select(_R).where(_R.c.id == request_id)
         if lock:
             query = query.with_for_update()
         row = self._s.execute(query).mappings().first()
-        return None if row is None else _request(row)
+        return None if row is None else request_record(row)
 
     def transition(
         self,
@@ -98,7 +99,7 @@ class SqlRequests:
             .mappings()
             .first()
         )
-        return None if row is None else _request(row)
+        return None if row is None else request_record(row)
 
     def mark(
         self,
@@ -125,7 +126,7 @@ class SqlRequests:
             .mappings()
             .first()
         )
-        return None if row is None else _request(row)
+        return None if row is None else request_record(row)
 
     def list(
         self, *, status: RequestStatus | None = None, requester: str | None = None
@@ -135,7 +136,7 @@ class SqlRequests:
             query = query.where(_R.c.status == status)
         if requester is not None:
             query = query.where(_R.c.requester == requester.lower())
-        return [_request(row) for row in self._s.execute(query).mappings()]
+        return [request_record(row) for row in self._s.execute(query).mappings()]
 
     def count_of(self, requester: str) -> int:
         query = select(func.count()).select_from(_R).where(_R.c.requester == requester.lower())

@@ -29,6 +29,7 @@ from workflows.policy.model import (
     OrgSettings,
     Policy,
     RequestsPolicy,
+    SeatTier,
     TelemetryPolicy,
 )
 
@@ -44,6 +45,7 @@ POLICY_SECTIONS: dict[type[BaseModel], str] = {
     RequestsPolicy: "`requests`",
     DigestPolicy: "`digest`",
     TelemetryPolicy: "`telemetry`",
+    SeatTier: "`seat_tiers`",
 }
 EVERY_RULE = "Every rule"
 
@@ -92,7 +94,7 @@ def shown_default(field: FieldInfo) -> list[str]:
         return []
     if isinstance(default, bool):
         return [str(default).lower()]
-    if isinstance(default, list):
+    if isinstance(default, list | dict):
         return [str(item) for item in default]
     return [str(default)]
 

@@ -29,6 +29,9 @@ def keys_set(policy: Policy) -> dict[type[BaseModel], set[str]]:
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
 
     walk(policy)
     return found

@@ -35,6 +35,7 @@ LEADER_JOBS = {
     "grant-expiry",
     "native-requests",
     "inbound-ids",
+    "quarterly-review",
 }
 SHARED_JOBS = {"operations", "notifications", "usage-sync-retry"}
 TAKEOVER_SECONDS = 10.0

@@ -103,7 +103,11 @@ def test_the_requester_cannot_decide_their_own_request(world: World, verdict: Ve
     decide = world.approve if verdict is Verdict.APPROVE else world.deny
     with pytest.raises(Refusal, match="You can't decide on your own request"):
         decide("ALICE@example.com", request.id)
-    nothing_changed(world, request.id, commits=1)
+    # The request is as it was; only a refused self-approval is kept, for the quarterly review.
+    refused = verdict is Verdict.APPROVE
+    nothing_changed(world, request.id, commits=2 if refused else 1)
+    actions = world.uow.audit_actions(f"request:{request.id}")
+    assert actions == ["request.created"] + (["request.self_approval_refused"] if refused else [])
 
 
 def test_an_owners_own_request_goes_to_the_other_owners(world: World) -> None:

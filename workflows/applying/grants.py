@@ -46,32 +46,38 @@ def warn_ending_grants(uow: UnitOfWork, policy: Policy, *, now: datetime) -> lis
 
 def expire_grants(uow: UnitOfWork, *, now: datetime) -> list[int]:
     """Queue the revert of every grant whose end has come. Idempotent."""
-    reverted = []
     with uow:
-        for grant in uow.grants.due(now):
-            if not uow.grants.transition(
-                grant.id, expected=GrantStatus.ACTIVE, new=GrantStatus.REVERTING
-            ):
-                continue
-            operation = uow.operations.add(_revert(uow, grant, now))
-            after: dict[str, object] = {"status": GrantStatus.REVERTING, "operation": operation.key}
-            if grant.kind is RequestKind.CAP_INCREASE:
-                # Whether the member inherits their cap again or has a number set back.
-                after["revert"] = "inherit" if operation.inherit else "set"
-                after["cap_cents"] = operation.cap_cents
-                after["period"] = operation.period
-            record(
-                uow,
-                at=now,
-                actor=SYSTEM_ACTOR,
-                action="grant.ended",
-                subject=f"grant:{grant.id}",
-                before={"status": grant.status},
-                after=after,
-            )
-            reverted.append(grant.id)
+        reverted = [grant.id for grant in uow.grants.due(now) if end_grant(uow, grant, now=now)]
         uow.commit()
     return reverted
+
+
+def end_grant(
+    uow: UnitOfWork, grant: Grant, *, now: datetime, actor: str = SYSTEM_ACTOR, why: str = ""
+) -> bool:
+    """Queue the revert of an active grant in the caller's transaction, and audit it; False
+    when it was not active any more (another run ended it first)."""
+    if not uow.grants.transition(grant.id, expected=GrantStatus.ACTIVE, new=GrantStatus.REVERTING):
+        return False
+    operation = uow.operations.add(_revert(uow, grant, now))
+    after: dict[str, object] = {"status": GrantStatus.REVERTING, "operation": operation.key}
+    if grant.kind is RequestKind.CAP_INCREASE:
+        # Whether the member inherits their cap again or has a number set back.
+        after["revert"] = "inherit" if operation.inherit else "set"
+        after["cap_cents"] = operation.cap_cents
+        after["period"] = operation.period
+    if why:
+        after["why"] = why
+    record(
+        uow,
+        at=now,
+        actor=actor,
+        action="grant.ended",
+        subject=f"grant:{grant.id}",
+        before={"status": grant.status},
+        after=after,
+    )
+    return True
 
 
 def _revert(uow: UnitOfWork, grant: Grant, now: datetime) -> NewOperation:

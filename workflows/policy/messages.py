@@ -157,10 +157,13 @@ def keys_at(loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _step(shape: Any, part: int | str) -> Any:
-    """The type one step down `shape`: a field of a model, an item of a list, a rule kind."""
+    """The type one step down `shape`: a field of a model, an item of a list or a mapping, a
+    rule kind."""
     for option in _alternatives(shape):
         if isinstance(part, int) and get_origin(option) is list:
             return get_args(option)[0]
+        if isinstance(part, str) and get_origin(option) is dict:
+            return get_args(option)[1]
         if not (isinstance(part, str) and isinstance(option, type)):
             continue
         if not issubclass(option, BaseModel):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -117,6 +118,8 @@ class GroupPolicy(_Strict):
     anthropic_group: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     """A group of the backend's own (a Claude Enterprise group), by name or id: its members
     are in this group too, as of the last sync."""
+    cost_center: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """Where the group's seats and spend are charged (`capdesk report chargeback`)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GroupPolicy:
@@ -232,6 +235,38 @@ AlertRule = Annotated[
 ]
 
 
+TierName = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class SeatTier(_Strict):
+    """A seat tier's monthly price and, where the organisation has only so many, its seats."""
+
+    monthly_usd: Usd | None = None
+    seats: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    """How many seats of the tier there are to hand out; None: as many as are asked for."""
+
+    @property
+    def monthly_cents(self) -> int | None:
+        return None if self.monthly_usd is None else cents_from_usd(self.monthly_usd)
+
+
+def _tiers_in_order(value: object) -> object:
+    """`[standard, premium]` as `{standard: {}, premium: {}}`; a tier written with nothing after
+    its colon has no price and no pool. The order is kept: lowest first."""
+    if isinstance(value, dict):
+        return {name: {} if tier is None else tier for name, tier in value.items()}
+    if not isinstance(value, list):
+        return value
+    if not all(isinstance(name, str) for name in value):
+        raise ValueError("must be tier names, such as [standard, premium]")
+    seen: set[str] = set()
+    for name in value:
+        if name in seen:
+            raise ValueError(f"the seat tier {name!r} is listed twice")
+        seen.add(name)
+    return {name: {} for name in value}
+
+
 class DigestPolicy(_Strict):
     schedule: str = "0 9 * * MON-FRI"
 
@@ -269,7 +304,10 @@ class Policy(_Strict):
     org: OrgSettings = OrgSettings()
     admins: Annotated[list[Email], Field(min_length=1)]
     admin_channel: ChannelRef | None = None
-    seat_tiers: Annotated[list[str], Field(min_length=1)] = ["standard", "premium"]
+    seat_tiers: Annotated[
+        dict[TierName, SeatTier], BeforeValidator(_tiers_in_order), Field(min_length=1)
+    ] = {"standard": SeatTier(), "premium": SeatTier()}
+    """The tiers from the lowest to the highest, each with its price and pool, if any."""
     groups: Annotated[list[GroupPolicy], Field(min_length=1)]
     requests: RequestsPolicy = RequestsPolicy()
     rules: list[AlertRule] = []
@@ -303,6 +341,18 @@ class Policy(_Strict):
     @cached_property
     def _admins(self) -> frozenset[str]:
         return frozenset(self.admins)
+
+    @cached_property
+    def tier_names(self) -> tuple[str, ...]:
+        """The seat tiers' names, lowest first."""
+        return tuple(self.seat_tiers)
+
+    def tier_below(self, name: str) -> str | None:
+        """The next tier down from `name`; None for the lowest or an unknown tier."""
+        names = self.tier_names
+        if name not in names or names.index(name) == 0:
+            return None
+        return names[names.index(name) - 1]
 
     def is_admin(self, email: str) -> bool:
         return email.lower() in self._admins

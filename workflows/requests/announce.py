@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from workflows.messages import ADMIN_CHANNEL, Message, Outgoing, Recipient, group_channel
-from workflows.model import POLICY_ACTOR, Member, Request
+from workflows.messages import ADMIN_CHANNEL, Fact, Message, Outgoing, Recipient, group_channel
+from workflows.model import POLICY_ACTOR, Member, Request, RequestKind
 from workflows.policy import Policy
+from workflows.pool.standing import idle_after_days, pool_of
+from workflows.pool.texts import card_fact
 from workflows.ports import UnitOfWork
 from workflows.requests import texts
 
@@ -67,7 +69,8 @@ def card(
     status: str = "",
     open_: bool = True,
 ) -> Message:
-    """The approval card for a request as it stands."""
+    """The approval card for a request as it stands; while it is open, an upgrade to a tier
+    with a pool says how many of its seats are free."""
     return texts.approval_card(
         request,
         requester,
@@ -77,7 +80,15 @@ def card(
         now=now,
         status=status,
         open_=open_,
+        pool=_pool_fact(uow, policy, request, now) if open_ else None,
     )
+
+
+def _pool_fact(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> Fact | None:
+    if request.kind is not RequestKind.SEAT_UPGRADE or request.target_tier is None:
+        return None
+    pool = pool_of(uow, policy, request.target_tier, now=now)
+    return None if pool is None else card_fact(pool, idle_after=idle_after_days(policy))
 
 
 def send_cards(

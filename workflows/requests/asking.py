@@ -8,6 +8,7 @@ from workflows.audit import record
 from workflows.errors import Refusal
 from workflows.model import CHAT_SOURCE, POLICY_ACTOR, NewRequest, Request, RequestKind
 from workflows.policy import Policy
+from workflows.pool.full import tell_admins_if_full
 from workflows.ports import Conflict, UnitOfWork
 from workflows.requests import texts
 from workflows.requests.announce import card, name_of, send_cards, send_request_sent
@@ -83,3 +84,4 @@ def _ask(uow: UnitOfWork, policy: Policy, request: Request, now: datetime) -> No
         uow, policy, request, card(uow, policy, request, requester, now), people=people, now=now
     )
     send_request_sent(uow, policy, request, [name_of(uow, p) for p in people], now)
+    tell_admins_if_full(uow, policy, request, now)

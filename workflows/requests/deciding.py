@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows.audit import record
+from workflows.audit import SELF_APPROVAL_REFUSED, record
 from workflows.errors import Refusal
 from workflows.model import (
     POLICY_ACTOR,
@@ -93,6 +93,17 @@ def decide(
     actor = actor.lower()
     with uow:
         request = _load(uow, request_id)
+        if actor == request.requester and verdict is Verdict.APPROVE:
+            # Kept for the quarterly review: who tried to approve their own request.
+            record(
+                uow,
+                at=now,
+                actor=actor,
+                action=SELF_APPROVAL_REFUSED,
+                subject=f"request:{request.id}",
+                after={"status": request.status},
+            )
+            uow.commit()
         _check_decider(uow, policy, request, actor)
         note = " ".join(note.split())[:500] if note else None
         if verdict is Verdict.DENY:

@@ -106,8 +106,10 @@ def approval_card(
     now: datetime,
     status: str = "",
     open_: bool = True,
+    pool: Fact | None = None,
 ) -> Message:
-    """To the approvers: who asks for what and why, their usage, and Approve / Deny."""
+    """To the approvers: who asks for what and why, their usage, and Approve / Deny; `pool`:
+    the seats free in the tier asked for."""
     actions: tuple[Action, ...] = ()
     if open_:
         actions = (
@@ -124,6 +126,7 @@ def approval_card(
             Fact(label="For", value=lasting(request, zone, now=now)),
             Fact(label="Reason", value=request.reason),
             Fact(label="Asked before", value=asked),
+            *(() if pool is None else (pool,)),
         ),
         progress=Progress(
             label="Spent this month", used_cents=spent_cents, limit_cents=requester.cap_cents

@@ -118,7 +118,7 @@ def _cap_change(current: int, draft: RequestDraft, *, max_cents: int) -> tuple[i
 
 
 def _target_tier(member: Member, wanted: str | None, policy: Policy) -> str:
-    tiers = policy.seat_tiers
+    tiers = policy.tier_names
     if wanted is None:
         above = tiers[tiers.index(member.tier) + 1 :] if member.tier in tiers else []
         if not above:

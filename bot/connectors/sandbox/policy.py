@@ -13,6 +13,14 @@ from workflows.policy import Policy
 _MAX_CAP_USD = {"software": 600}
 _DEFAULT_MAX_CAP_USD = 400
 _CHANNELS = {"embedded": "C0EMBEDDED"}
+_COST_CENTERS = {
+    "electronics": "ENG-HW",
+    "embedded": "ENG-HW",
+    "software": "ENG-SW",
+    "systems": "ENG-SYS",
+    "project-management": "PMO",
+}
+_PRICES_USD = {"standard": 25, "premium": 125}
 
 _RULES: list[dict[str, Any]] = [
     {
@@ -55,7 +63,7 @@ def builtin_policy(org: SandboxOrg) -> Policy:
             "org": ORG_SETTINGS,
             "admins": list(org.admins),
             "admin_channel": {"slack": "C0ADMINS", "teams": "19:admins@thread.tacv2"},
-            "seat_tiers": list(SANDBOX_TIERS),
+            "seat_tiers": _tiers(org),
             "groups": [_group(org, name) for name in GROUPS],
             "requests": {
                 "reminder_after": "4h",
@@ -69,6 +77,14 @@ def builtin_policy(org: SandboxOrg) -> Policy:
     )
 
 
+def _tiers(org: SandboxOrg) -> dict[str, Any]:
+    """Every tier priced; premium with as many seats as the org hands out today, so the pool
+    is full and an upgrade's card shows who to reclaim one from."""
+    tiers: dict[str, Any] = {tier: {"monthly_usd": _PRICES_USD[tier]} for tier in SANDBOX_TIERS}
+    tiers["premium"]["seats"] = sum(1 for p in org.people if p.tier == "premium")
+    return tiers
+
+
 def _group(org: SandboxOrg, name: str) -> dict[str, Any]:
     members = org.members_of(name)
     group: dict[str, Any] = {
@@ -80,6 +96,7 @@ def _group(org: SandboxOrg, name: str) -> dict[str, Any]:
         "monthly_budget_usd": _usd(org.budget_cents(name)),
         "auto_approve_under_usd": 25,
         "approvals_required": 1,
+        "cost_center": _COST_CENTERS[name],
     }
     if name in _CHANNELS:
         group["channel"] = {"slack": _CHANNELS[name]}
