@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Collection, Iterable, Sequence
+import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -447,6 +448,19 @@ class FakeOperations(_Repo):
             claimed.append(taken)
         return claimed
 
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        renewed = []
+        for operation_id, attempts in held.items():
+            operation = self._w.operations.get(operation_id)
+            if (
+                operation is not None
+                and operation.status is OperationStatus.IN_PROGRESS
+                and operation.attempts == attempts
+            ):
+                self._w.operations[operation_id] = replace(operation, lease_until=lease_until)
+                renewed.append(operation_id)
+        return renewed
+
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         for _, o in sorted(self._s.operations.items(), reverse=True):
             if (
@@ -740,7 +754,8 @@ class FakeAlerts(_Repo):
 
 
 class FakeUnitOfWork:
-    """The whole store in memory, with transactions that really roll back."""
+    """The whole store in memory, with transactions that really roll back; one thread at a
+    time is in a transaction (the others wait to begin), as SQLite serialises writers."""
 
     members: MemberRepository
     usage: UsageRepository
@@ -756,6 +771,9 @@ class FakeUnitOfWork:
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
         self._working: _State | None = None
+        self._owner: int | None = None
+        """The thread in a transaction; others wait to begin theirs, as on SQLite."""
+        self._turn = threading.Condition()
         self.committed = 0
         """How many times `commit()` was called."""
         self._outbox = FakeNotifications(self)
@@ -778,21 +796,27 @@ class FakeUnitOfWork:
             self._committed.daily[(row.email.lower(), row.day)] = row
 
     def _read(self) -> _State:
-        return self._working if self._working is not None else self._committed
+        working = self._working
+        return working if working is not None and self.in_transaction else self._committed
 
     def _write(self) -> _State:
-        if self._working is None:
+        working = self._working
+        if working is None or not self.in_transaction:
             raise RuntimeError("a write outside a transaction (use `with uow:`)")
-        return self._working
+        return working
 
     @property
     def in_transaction(self) -> bool:
-        return self._working is not None
+        """Whether the calling thread is in a transaction."""
+        return self._owner == threading.get_ident()
 
     def __enter__(self) -> Self:
-        if self._working is not None:
+        if self.in_transaction:
             raise RuntimeError("FakeUnitOfWork entered twice; transactions do not nest")
-        self._working = self._committed.copy()
+        with self._turn:
+            self._turn.wait_for(lambda: self._owner is None)
+            self._owner = threading.get_ident()
+            self._working = self._committed.copy()
         return self
 
     def __exit__(
@@ -801,7 +825,10 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._working = None  # whatever was not committed is gone
+        with self._turn:
+            self._working = None  # whatever was not committed is gone
+            self._owner = None
+            self._turn.notify_all()
 
     def commit(self) -> None:
         working = self._write()

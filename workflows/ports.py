@@ -6,7 +6,7 @@ compare-and-set: it names the state it expects and reports whether it won.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -240,6 +240,12 @@ class OperationRepository(Protocol):
         waits while an earlier one of the same kind for the same person is unfinished, so
         changes to one seat are applied in the order they were decided.
         """
+        ...
+
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        """Extend to `lease_until` the leases of operations a worker still holds: `held` maps
+        each id to the attempt number the worker claimed it at, so a lease that lapsed and was
+        taken over by another worker is left alone. Returns the ids renewed."""
         ...
 
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:

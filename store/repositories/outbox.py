@@ -6,7 +6,7 @@ the queue without taking the same row; SQLite serialises writers with BEGIN IMME
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -142,6 +143,20 @@ class SqlOperations:
             ready=first_in_line,
         )
         return [_operation(row) for row in rows]
+
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        if not held:
+            return []
+        renewed = self._s.execute(
+            update(_O)
+            .where(
+                _O.c.status == OperationStatus.IN_PROGRESS,
+                tuple_(_O.c.id, _O.c.attempts).in_(list(held.items())),
+            )
+            .values(lease_until=lease_until)
+            .returning(_O.c.id)
+        )
+        return set(renewed.scalars())
 
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         query = (
