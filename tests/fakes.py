@@ -26,6 +26,7 @@ from workflows.admin import (
     HourlyUsage,
     NativeIncreaseRequest,
     RemoteMember,
+    TransientConnectorError,
     UnsupportedOperation,
 )
 from workflows.alerts.records import (
@@ -897,6 +898,10 @@ def _is_unit_of_work(uow: FakeUnitOfWork) -> UnitOfWork:
 ALL_CAPABILITIES = frozenset(Capability)
 
 
+HOLD_TIMEOUT = 60.0
+"""Seconds a held write waits at most, so that a test that forgets to release it ends."""
+
+
 class SimulatedCrash(BaseException):
     """The worker process dies (not an Exception, so nothing in the worker catches it)."""
 
@@ -940,9 +945,22 @@ class FakeConnector:
         self.removed: set[str] = set()
         self.crash_after_apply = 0
         """How many of the next successful writes kill the worker right after taking effect."""
+        self._held: dict[str, threading.Event] = {}
+        self._counting = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most writes that were under way at once (the worker's threads make them)."""
+        self.started = threading.Semaphore(0)
+        """Released once per write as it starts: a test waits on it to know a call is under way."""
 
     def fail_next(self, *errors: BaseException) -> None:
         self.errors.extend(errors)
+
+    def hold(self, email: str) -> threading.Event:
+        """Writes for `email` hang until the returned event is set, as a backend call that
+        does not answer; after HOLD_TIMEOUT seconds they fail as a timeout."""
+        self._held[email] = threading.Event()
+        return self._held[email]
 
     def list_members(self) -> Iterable[RemoteMember]:
         return list(self.members.values())
@@ -963,7 +981,21 @@ class FakeConnector:
         self._write(Write("remove_seat", email, None, idempotency_key), Capability.REMOVE_SEAT)
 
     def _write(self, write: Write, needs: Capability) -> None:
+        with self._counting:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.calls.append(write)
+        self.started.release()
+        try:
+            held = self._held.get(write.email)
+            if held is not None and not held.wait(HOLD_TIMEOUT):
+                raise TransientConnectorError("the fake backend did not answer in time")
+            self._take(write, needs)
+        finally:
+            with self._counting:
+                self.in_flight -= 1
+
+    def _take(self, write: Write, needs: Capability) -> None:
         if needs not in self.capabilities:
             raise UnsupportedOperation(f"the fake backend cannot {write.action}")
         if self.errors:

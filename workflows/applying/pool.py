@@ -62,7 +62,9 @@ def run_claims(
             for future in done:
                 del running[future]
                 future.result()
-            if refill:
-                take(min(left, concurrency - len(running)))
+            # Renew before claiming more, so that a lease which lapsed while the clock jumped
+            # is this runner's again before its own claim could take the operation twice.
             if running and keep_due():
                 keep(list(running.values()))
+            if refill:
+                take(min(left, concurrency - len(running)))
