@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from workflows.applying.pool import DEFAULT_CONCURRENCY
 from workflows.clock import parse_instant
 
 AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
@@ -102,6 +103,11 @@ class Settings(BaseSettings):
     litellm_master_key: SecretStr | None = Field(None, validation_alias="LITELLM_MASTER_KEY")
     admin_url: str | None = Field(None, validation_alias="CAPDESK_ADMIN_URL")
     admin_token: SecretStr | None = Field(None, validation_alias="CAPDESK_ADMIN_TOKEN")
+    apply_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        DEFAULT_CONCURRENCY, validation_alias="CAPDESK_APPLY_CONCURRENCY"
+    )
+    """How many changes the outbox worker applies at once (different people's; one person's
+    go in order)."""
 
     @classmethod
     def settings_customise_sources(
@@ -301,6 +307,7 @@ _SECRET_VARIABLES = frozenset(
 _REQUIREMENTS = {
     "CAPDESK_HTTP_PORT": "must be an integer from 1 to 65535",
     "CAPDESK_SANDBOX_SEED": "must be an integer",
+    "CAPDESK_APPLY_CONCURRENCY": "must be an integer from 1 to 64",
     "CAPDESK_TEAMS_DEV_NO_AUTH": "must be true or false",
     "ANTHROPIC_EMAIL_MEMBERS": "must be true or false",
     "CAPDESK_ADMIN_BACKEND": "must be one of " + ", ".join(get_args(AdminBackend)),

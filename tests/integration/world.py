@@ -16,7 +16,8 @@ from store.uow import SqlUnitOfWork, uow_factory
 from tests.integration.connectors import FileBackend
 from workflows.admin import AdminConnector
 from workflows.applying.backoff import RetryPolicy
-from workflows.applying.worker import DEFAULT_CONCURRENCY, OperationWorker
+from workflows.applying.pool import DEFAULT_CONCURRENCY
+from workflows.applying.worker import OperationWorker
 from workflows.clock import Clock, ManualClock
 from workflows.model import Member, Operation, Request, Verdict
 from workflows.policy import Policy, parse_policy

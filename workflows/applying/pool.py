@@ -15,6 +15,9 @@ from typing import TypeVar
 
 C = TypeVar("C")
 
+DEFAULT_CONCURRENCY = 8
+"""Operations one outbox worker applies at once (`CAPDESK_APPLY_CONCURRENCY`)."""
+
 TICK = 0.5
 """Seconds between the runner's looks at its leases and at newly due items while items run.
 Real time, only a cadence: whether a renewal is due is decided on the injected clock."""

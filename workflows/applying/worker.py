@@ -39,7 +39,7 @@ from workflows.admin import (
 )
 from workflows.applying.backoff import RetryPolicy
 from workflows.applying.completion import complete
-from workflows.applying.pool import run_claims
+from workflows.applying.pool import DEFAULT_CONCURRENCY, run_claims
 from workflows.audit import record
 from workflows.clock import Clock
 from workflows.model import (
@@ -60,9 +60,6 @@ from workflows.requests.moves import move
 from workflows.requests.sources import native_id_of
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CONCURRENCY = 8
-"""Operations applied at once by one worker (`CAPDESK_APPLY_CONCURRENCY`)."""
 
 NEEDS = {
     OperationKind.SET_CAP: Capability.SET_CAP,
