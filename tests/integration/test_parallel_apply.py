@@ -7,12 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
+from bot.bootstrap import bootstrap
+from bot.settings import load_settings
 from tests.integration import world
 from tests.integration.connectors import APPLIED
 from tests.integration.world import EVE, T0, Org, firmware, uows
 from workflows.applying.backoff import RetryPolicy
 from workflows.applying.worker import WorkerReport
+from workflows.clock import ManualClock
 from workflows.model import Operation, OperationStatus
 
 WAIT = 60.0
@@ -120,3 +124,18 @@ def test_a_lease_is_renewed_only_by_the_worker_that_holds_it(org: Org) -> None:
         assert uow.operations.renew({}, lease_until=later + 5 * LEASE) == []
         uow.commit()
     assert world.operations_of(org.engine)[0].lease_until == later + LEASE
+
+
+def test_capdesk_builds_one_worker_with_the_configured_threads(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "CAPDESK_APPLY_CONCURRENCY": "3",
+        }
+    )
+    app = bootstrap(settings, clock=ManualClock(T0), builtin_policy_only=True)
+    try:
+        assert app.worker() is app.worker()  # the pump and the sweep share its bound
+        assert app.worker().concurrency == 3
+    finally:
+        app.engine.dispose()

@@ -141,6 +141,11 @@ class OperationWorker:
         self._draining = False
         self._asked = False
 
+    @property
+    def concurrency(self) -> int:
+        """How many operations this worker applies at once."""
+        return self._concurrency
+
     def run_once(self, *, limit: int = 20) -> WorkerReport:
         """Claim up to `limit` due operations at once and apply them."""
         return self._run(limit, refill=False)
