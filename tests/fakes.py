@@ -42,7 +42,7 @@ from workflows.alerts.records import (
 from workflows.applying.worker import OperationWorker
 from workflows.clock import ManualClock
 from workflows.delivery import DeliveryError, DeliveryReport, deliver_pending
-from workflows.messages import Outgoing, Recipient
+from workflows.messages import Message, Outgoing, Recipient
 from workflows.model import (
     Attempt,
     AuditEntry,
@@ -76,6 +76,7 @@ from workflows.ports import (
     OperationRepository,
     PendingDelivery,
     RequestRepository,
+    Settled,
     UnitOfWork,
     UsageRepository,
 )
@@ -268,6 +269,42 @@ class FakeRequests(_Repo):
             )
         state.requests[request_id] = request
         return request
+
+    def settle(
+        self,
+        request_id: int,
+        *,
+        new: RequestStatus,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        since: date,
+        single_approval: bool,
+    ) -> Settled | None:
+        before = self._s.requests.get(request_id)
+        if before is None or (single_approval and before.approvals_required != 1):
+            return None
+        request = self.transition(
+            request_id,
+            expected=RequestStatus.PENDING,
+            new=new,
+            at=at,
+            decided_by=actor,
+            decision_note=note,
+        )
+        if request is None:
+            return None
+        members, usage = self._uow.members, self._uow.usage
+        decider = members.get(actor)
+        queued = self._uow.operations.queued_cap(request.requester, request.period)
+        return Settled(
+            request=request,
+            requester=members.get(request.requester),
+            decider_name=decider.name if decider is not None else None,
+            spent_cents=usage.spend_since(request.requester, since),
+            requests_made=self.count_of(request.requester),
+            queued_cap_cents=queued,
+        )
 
     def mark(
         self,
@@ -534,6 +571,21 @@ class FakeNotifications(_Repo):
             next_attempt_at=at,
         )
         state.notifications[item.id] = item
+
+    def add_all(
+        self,
+        outgoing: Sequence[Outgoing],
+        *,
+        to_threads: Sequence[tuple[str, Message]],
+        at: datetime,
+    ) -> None:
+        copies = [
+            Outgoing(recipient=recipient, message=message, thread_key=thread)
+            for thread, message in to_threads
+            for recipient in self.recipients_of(thread)
+        ]
+        for one in [*copies, *outgoing]:
+            self.add(one, at=at)
 
     def recipients_of(self, thread_key: str) -> Sequence[Recipient]:
         seen: list[Recipient] = []

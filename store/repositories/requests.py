@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import RowMapping, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.repositories._rows import to_record
-from store.tables import DecisionRow, GrantRow, RequestRow, table
+from store.repositories.outbox import UNFINISHED
+from store.tables import (
+    DecisionRow,
+    GrantRow,
+    MemberRow,
+    OperationRow,
+    RequestRow,
+    SeatRow,
+    UsageDailyRow,
+    table,
+)
 from store.upsert import insert_unless_exists
 from workflows.model import (
     Decision,
     Grant,
     GrantStatus,
+    Member,
     NewRequest,
+    OperationKind,
     Period,
     Request,
     RequestKind,
     RequestStatus,
     check_transition,
 )
-from workflows.ports import Conflict
+from workflows.ports import Conflict, Settled
 
 _R = table(RequestRow)
 _D = table(DecisionRow)
@@ -33,6 +45,113 @@ _G = table(GrantRow)
 
 def _request(row: RowMapping) -> Request:
     return to_record(Request, row, group="group_name")
+
+
+def _settling(*, single_approval: bool) -> Update:
+    """The decision's compare-and-set, returning the request and, as scalar subqueries on the
+    row it moved, what the decision goes on to read: the requester's seat, the decider's name,
+    the requester's spend and count of requests, and the cap already queued for them. Built
+    once: one round trip instead of seven, and no statement building per decision."""
+    member, seat, usage, operation, earlier = (
+        table(MemberRow),
+        table(SeatRow),
+        table(UsageDailyRow),
+        table(OperationRow),
+        _R.alias("earlier"),
+    )
+    requester = member.c.email == _R.c.requester
+
+    def of_requester(column: Any) -> Any:
+        return (
+            select(column)
+            .select_from(member.join(seat, seat.c.member_id == member.c.id))
+            .where(requester)
+            .correlate(_R)
+            .scalar_subquery()
+        )
+
+    facts = [
+        of_requester(column).label(f"m_{column.name}")
+        for column in (
+            member.c.email,
+            member.c.name,
+            member.c.external_id,
+            member.c.active,
+            member.c.backend_groups,
+            seat.c.tier,
+            seat.c.cap_cents,
+        )
+    ]
+    facts += [
+        select(member.c.name)
+        .where(member.c.email == bindparam("actor"))
+        .scalar_subquery()
+        .label("decider_name"),
+        select(func.coalesce(func.sum(usage.c.spend_cents), 0))
+        .select_from(usage.join(member, member.c.id == usage.c.member_id))
+        .where(requester, usage.c.day >= bindparam("since"))
+        .correlate(_R)
+        .scalar_subquery()
+        .label("spent_cents"),
+        select(func.count())
+        .select_from(earlier)
+        .where(earlier.c.requester == _R.c.requester)
+        .correlate(_R)
+        .scalar_subquery()
+        .label("requests_made"),
+        select(operation.c.cap_cents)
+        .where(
+            operation.c.email == _R.c.requester,
+            operation.c.kind == OperationKind.SET_CAP,
+            operation.c.period == _R.c.period,
+            operation.c.status.in_(UNFINISHED),
+        )
+        .order_by(operation.c.id.desc())
+        .limit(1)
+        .correlate(_R)
+        .scalar_subquery()
+        .label("queued_cap_cents"),
+    ]
+    where = [_R.c.id == bindparam("request_id"), _R.c.status == RequestStatus.PENDING]
+    if single_approval:
+        where.append(_R.c.approvals_required == 1)
+    return (
+        update(_R)
+        .where(*where)
+        .values(
+            status=bindparam("new"),
+            updated_at=bindparam("at"),
+            decided_by=bindparam("actor"),
+            decided_at=bindparam("at"),
+            decision_note=bindparam("note"),
+        )
+        .returning(*_R.c, *facts)
+    )
+
+
+_SETTLE = {single: _settling(single_approval=single) for single in (True, False)}
+
+
+def _settled(row: RowMapping) -> Settled:
+    requester = None
+    if row["m_email"] is not None:
+        requester = Member(
+            email=row["m_email"],
+            name=row["m_name"],
+            tier=row["m_tier"],
+            cap_cents=row["m_cap_cents"],
+            active=bool(row["m_active"]),
+            external_id=row["m_external_id"],
+            backend_groups=tuple(row["m_backend_groups"] or ()),
+        )
+    return Settled(
+        request=_request(row),
+        requester=requester,
+        decider_name=row["decider_name"],
+        spent_cents=int(row["spent_cents"]),
+        requests_made=int(row["requests_made"]),
+        queued_cap_cents=row["queued_cap_cents"],
+    )
 
 
 class SqlRequests:
@@ -99,6 +218,29 @@ class SqlRequests:
             .first()
         )
         return None if row is None else _request(row)
+
+    def settle(
+        self,
+        request_id: int,
+        *,
+        new: RequestStatus,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        since: date,
+        single_approval: bool,
+    ) -> Settled | None:
+        check_transition(RequestStatus.PENDING, new)
+        params = {
+            "request_id": request_id,
+            "new": new,
+            "actor": actor,
+            "at": at,
+            "note": note,
+            "since": since,
+        }
+        row = self._s.execute(_SETTLE[single_approval], params).mappings().first()
+        return None if row is None else _settled(row)
 
     def mark(
         self,
