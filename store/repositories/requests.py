@@ -6,9 +6,23 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Update, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Label,
+    RowMapping,
+    Select,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from store.repositories._rows import to_record
 from store.repositories.outbox import UNFINISHED
@@ -47,31 +61,50 @@ def _request(row: RowMapping) -> Request:
     return to_record(Request, row, group="group_name")
 
 
+class _Qualified(ColumnElement[Any]):
+    """A scalar subquery whose columns keep their table names inside RETURNING. SQLite's
+    compiler drops them there, so `earlier.requester = this.requester` would read
+    `requester = requester`, and SQLite would take both for the nearest table's."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, inner: ColumnElement[Any]) -> None:
+        self.inner = inner
+        self.type = inner.type
+
+
+@compiles(_Qualified)
+def _qualified(element: _Qualified, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["include_table"] = True
+    return compiler.process(element.inner, **kw)
+
+
 def _settling(*, single_approval: bool) -> Update:
-    """The decision's compare-and-set, returning the request and, as scalar subqueries on the
-    row it moved, what the decision goes on to read: the requester's seat, the decider's name,
-    the requester's spend and count of requests, and the cap already queued for them. Built
-    once: one round trip instead of seven, and no statement building per decision."""
-    member, seat, usage, operation, earlier = (
+    """The decision's compare-and-set, returning the request and, as scalar subqueries, what
+    the decision goes on to read: the requester's seat, the decider's name, the requester's
+    spend and count of requests, and the cap already queued for them. Built once: one round
+    trip instead of seven, and no statement building per decision.
+
+    The subqueries find the requester by the request's id, not through the row being updated:
+    SQLite cannot use an index for a column of that row inside RETURNING, and would scan."""
+    member, seat, usage, operation = (
         table(MemberRow),
         table(SeatRow),
         table(UsageDailyRow),
         table(OperationRow),
-        _R.alias("earlier"),
     )
-    requester = member.c.email == _R.c.requester
+    this, earlier = _R.alias("this"), _R.alias("earlier")
+    asking = select(this.c.requester).where(this.c.id == bindparam("request_id"))
+    period = select(this.c.period).where(this.c.id == bindparam("request_id"))
+    requester = member.c.email == asking.scalar_subquery()
 
-    def of_requester(column: Any) -> Any:
-        return (
-            select(column)
-            .select_from(member.join(seat, seat.c.member_id == member.c.id))
-            .where(requester)
-            .correlate(_R)
-            .scalar_subquery()
-        )
+    def fact(query: Select[Any], name: str) -> Label[Any]:
+        return _Qualified(query.scalar_subquery()).label(name)
 
+    seats = member.join(seat, seat.c.member_id == member.c.id)
     facts = [
-        of_requester(column).label(f"m_{column.name}")
+        fact(select(column).select_from(seats).where(requester), f"m_{column.name}")
         for column in (
             member.c.email,
             member.c.name,
@@ -83,34 +116,31 @@ def _settling(*, single_approval: bool) -> Update:
         )
     ]
     facts += [
-        select(member.c.name)
-        .where(member.c.email == bindparam("actor"))
-        .scalar_subquery()
-        .label("decider_name"),
-        select(func.coalesce(func.sum(usage.c.spend_cents), 0))
-        .select_from(usage.join(member, member.c.id == usage.c.member_id))
-        .where(requester, usage.c.day >= bindparam("since"))
-        .correlate(_R)
-        .scalar_subquery()
-        .label("spent_cents"),
-        select(func.count())
-        .select_from(earlier)
-        .where(earlier.c.requester == _R.c.requester)
-        .correlate(_R)
-        .scalar_subquery()
-        .label("requests_made"),
-        select(operation.c.cap_cents)
-        .where(
-            operation.c.email == _R.c.requester,
-            operation.c.kind == OperationKind.SET_CAP,
-            operation.c.period == _R.c.period,
-            operation.c.status.in_(UNFINISHED),
-        )
-        .order_by(operation.c.id.desc())
-        .limit(1)
-        .correlate(_R)
-        .scalar_subquery()
-        .label("queued_cap_cents"),
+        fact(select(member.c.name).where(member.c.email == bindparam("actor")), "decider_name"),
+        fact(
+            select(func.coalesce(func.sum(usage.c.spend_cents), 0))
+            .select_from(usage.join(member, member.c.id == usage.c.member_id))
+            .where(requester, usage.c.day >= bindparam("since")),
+            "spent_cents",
+        ),
+        fact(
+            select(func.count())
+            .select_from(earlier)
+            .where(earlier.c.requester == asking.scalar_subquery()),
+            "requests_made",
+        ),
+        fact(
+            select(operation.c.cap_cents)
+            .where(
+                operation.c.email == asking.scalar_subquery(),
+                operation.c.kind == OperationKind.SET_CAP,
+                operation.c.period == period.scalar_subquery(),
+                operation.c.status.in_(UNFINISHED),
+            )
+            .order_by(operation.c.id.desc())
+            .limit(1),
+            "queued_cap_cents",
+        ),
     ]
     where = [_R.c.id == bindparam("request_id"), _R.c.status == RequestStatus.PENDING]
     if single_approval:
