@@ -4,8 +4,6 @@ only by the worker that holds it."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,13 +11,12 @@ from bot.bootstrap import bootstrap
 from bot.settings import load_settings
 from tests.integration import world
 from tests.integration.connectors import APPLIED
+from tests.integration.race import eventually, finished, start
 from tests.integration.world import EVE, T0, Org, firmware, uows
 from workflows.applying.backoff import RetryPolicy
-from workflows.applying.worker import WorkerReport
 from workflows.clock import ManualClock
 from workflows.model import Operation, OperationStatus
 
-WAIT = 60.0
 LEASE = RetryPolicy().lease
 
 
@@ -36,40 +33,12 @@ def status(org: Org, operation: Operation) -> OperationStatus:
     return found.status
 
 
-def eventually(check: Callable[[], bool], what: str) -> None:
-    pause = threading.Event()
-    for _ in range(int(WAIT / 0.05)):
-        if check():
-            return
-        pause.wait(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
-class Background(threading.Thread):
-    def __init__(self, run: Callable[[], WorkerReport]) -> None:
-        super().__init__(daemon=True)
-        self._run = run
-        self.outcome: WorkerReport | BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.outcome = self._run()
-        except BaseException as exc:
-            self.outcome = exc
-
-    def report(self) -> WorkerReport:
-        self.join(WAIT)
-        assert isinstance(self.outcome, WorkerReport), self.outcome
-        return self.outcome
-
-
 def test_a_hanging_call_does_not_hold_up_other_peoples_changes(org: Org) -> None:
     hung = org.backend.hold(EVE)
     eve = approved(org, EVE)
     others = [approved(org, firmware(n)) for n in range(4)]
 
-    running = Background(world.worker(org.engine, org.backend, org.clock).drain)
+    (running,) = start(world.worker(org.engine, org.backend, org.clock).drain)
     eventually(
         lambda: all(status(org, o) is OperationStatus.DONE for o in others),
         "the others' changes are applied while Eve's call hangs",
@@ -77,7 +46,7 @@ def test_a_hanging_call_does_not_hold_up_other_peoples_changes(org: Org) -> None
     assert status(org, eve) is OperationStatus.IN_PROGRESS
     hung.set()
 
-    assert running.report().applied == [eve.id, *(o.id for o in others)]
+    assert finished(running).applied == [eve.id, *(o.id for o in others)]
     assert sorted(w.key for w in org.backend.writes()) == sorted(o.key for o in [eve, *others])
     assert {w.outcome for w in org.backend.writes()} == {APPLIED}
 
@@ -87,14 +56,14 @@ def test_one_persons_changes_stay_in_order_across_two_workers(org: Org) -> None:
     first = approved(org, EVE)
     second = approved(org, EVE, "raise 50 more test runs")
 
-    holder = Background(world.worker(org.engine, org.backend, org.clock).run_once)
+    (holder,) = start(world.worker(org.engine, org.backend, org.clock).run_once)
     eventually(lambda: status(org, first) is OperationStatus.IN_PROGRESS, "Eve's first is taken")
     other = approved(org, firmware(0))
     replica = world.worker(org.engine, org.backend, org.clock)
     assert replica.run_once().applied == [other.id]  # not Eve's second: her first is unfinished
     assert status(org, second) is OperationStatus.PENDING
     hung.set()
-    assert holder.report().applied == [first.id]
+    assert finished(holder).applied == [first.id]
 
     assert replica.run_once().applied == [second.id]
     assert [w.value for w in org.backend.writes() if w.email == EVE] == [

@@ -4,8 +4,6 @@ and one person's changes still go in order."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -23,8 +21,9 @@ from tests.fakes import (
     MaxRandom,
     World,
 )
+from tests.integration.race import eventually, finished, start
 from workflows.applying.backoff import RetryPolicy
-from workflows.applying.worker import OperationWorker, WorkerReport
+from workflows.applying.worker import OperationWorker
 from workflows.model import OperationStatus, RequestStatus
 
 WAIT = 30.0
@@ -54,37 +53,6 @@ def worker(world: World, *, concurrency: int = 8) -> OperationWorker:
     )
 
 
-class Background(threading.Thread):
-    """A worker pass in a thread of its own; `report()` joins it."""
-
-    def __init__(self, run: Callable[[], WorkerReport]) -> None:
-        super().__init__(daemon=True)
-        self._run = run
-        self._report: WorkerReport | BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._report = self._run()
-        except BaseException as exc:
-            self._report = exc
-
-    def report(self) -> WorkerReport:
-        self.join(WAIT)
-        assert not self.is_alive(), "the worker pass did not end"
-        assert isinstance(self._report, WorkerReport), self._report
-        return self._report
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    done = threading.Event()
-    for _ in range(int(WAIT / 0.02)):
-        if check():
-            return
-        done.wait(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 def started(connector: FakeConnector, calls: int) -> None:
     for n in range(calls):
         assert connector.started.acquire(timeout=WAIT), f"only {n} of {calls} calls started"
@@ -106,7 +74,7 @@ def test_a_hanging_call_holds_up_only_the_change_of_its_person(world: World) -> 
     alice = queue_raise(world, ALICE)
     others = [queue_raise(world, who) for who in (BOB, SUE, CLEO)]
 
-    running = Background(worker(world).drain)
+    (running,) = start(worker(world).drain)
     eventually(
         lambda: all(status(world, o) is OperationStatus.DONE for o in others),
         "the other people's changes are applied while Alice's call hangs",
@@ -114,7 +82,7 @@ def test_a_hanging_call_holds_up_only_the_change_of_its_person(world: World) -> 
     assert status(world, alice) is OperationStatus.IN_PROGRESS
     hung.set()
 
-    assert running.report().applied == sorted([alice, *others])
+    assert finished(running).applied == sorted([alice, *others])
     assert world.connector.caps == {ALICE: 9500, BOB: 9500, SUE: 9500, CLEO: 9500}
 
 
@@ -124,7 +92,7 @@ def test_one_persons_changes_wait_for_the_earlier_one_however_many_threads(world
     second = queue_raise(world, SUE, "raise 50 more tests")
     bob = queue_raise(world, BOB)
 
-    running = Background(worker(world).drain)
+    (running,) = start(worker(world).drain)
     started(world.connector, 1)  # Sue's first call hangs
     eventually(lambda: status(world, bob) is OperationStatus.DONE, "Bob's change is applied")
     assert status(world, second) is OperationStatus.PENDING
@@ -133,7 +101,7 @@ def test_one_persons_changes_wait_for_the_earlier_one_however_many_threads(world
     ]
     hung.set()
 
-    assert running.report().applied == [first, second, bob]
+    assert finished(running).applied == [first, second, bob]
     assert [w.value for w in world.connector.calls if w.email == SUE] == [23500, 28500]
     assert world.connector.caps[SUE] == 28500
 
@@ -143,7 +111,7 @@ def test_no_more_calls_run_at_once_than_the_worker_has_threads(world: World) -> 
     holds = [world.connector.hold(who) for who in people]
     queued = [queue_raise(world, who) for who in people]
 
-    running = Background(worker(world, concurrency=3).drain)
+    (running,) = start(worker(world, concurrency=3).drain)
     started(world.connector, 3)
     # Only what runs is claimed: nothing waits under a lease the worker is not working on.
     assert not world.connector.started.acquire(timeout=1.0), "a fourth call started"
@@ -152,7 +120,7 @@ def test_no_more_calls_run_at_once_than_the_worker_has_threads(world: World) -> 
     for hold in holds:
         hold.set()
 
-    assert running.report().applied == queued
+    assert finished(running).applied == queued
     assert world.connector.most_in_flight == 3
 
 
@@ -161,7 +129,7 @@ def test_a_live_worker_renews_its_leases_so_nobody_takes_them_over(world: World)
     alice = queue_raise(world, ALICE)
     lease = RetryPolicy().lease
 
-    running = Background(worker(world).drain)
+    (running,) = start(worker(world).drain)
     started(world.connector, 1)
     world.advance(lease + timedelta(seconds=1))  # the first lease has lapsed by now
 
@@ -175,7 +143,7 @@ def test_a_live_worker_renews_its_leases_so_nobody_takes_them_over(world: World)
     assert worker(world).run_once().handled == 0
     hung.set()
 
-    assert running.report().applied == [alice]
+    assert finished(running).applied == [alice]
     assert [w.idempotency_key for w in world.connector.calls] == ["request-1-apply"]
 
 
@@ -184,14 +152,14 @@ def test_a_drain_asked_for_while_one_runs_leaves_the_work_to_it(world: World) ->
     alice = queue_raise(world, ALICE)
     shared = worker(world)
 
-    running = Background(shared.drain)
+    (running,) = start(shared.drain)
     started(world.connector, 1)
     bob = queue_raise(world, BOB)
     assert shared.drain().handled == 0  # returns at once: the running pass takes Bob's change
     eventually(lambda: status(world, bob) is OperationStatus.DONE, "Bob's change is applied")
     hung.set()
 
-    assert running.report().applied == [alice, bob]
+    assert finished(running).applied == [alice, bob]
 
 
 def test_a_worker_needs_at_least_one_thread(world: World) -> None:

@@ -150,37 +150,32 @@ def _settled(
     request = settled.request
     _check_entitled(policy, request, actor)
     uow.decisions.add(Decision(request.id, actor, verdict, now, note))
+    by = settled.decider_name or actor
+    seen = Standing(settled.requester, settled.spent_cents, settled.requests_made - 1)
     pending = RequestStatus.PENDING
     if verdict is Verdict.DENY:
         audit_move(
             uow, request.id, expected=pending, new=request.status, actor=actor, at=now, note=note
         )
-        if is_native(request.source):
-            uow.operations.add(deny_native_operation(request, now))
-        verb = "Denied"
-    else:
-        key = apply_key(request.id)
-        audit_move(
-            uow,
-            request.id,
-            expected=pending,
-            new=request.status,
-            actor=actor,
-            at=now,
-            note=note,
-            operation=key,
-        )
-        current = cap_after_queue(
-            settled.queued_cap_cents,
-            settled.requester,
-            fallback=request.cap_before_cents,
-            period=request.period,
-        )
-        uow.operations.add(operation_for(uow, request, now, current=current))
-        verb = "Approved"
-    seen = Standing(settled.requester, settled.spent_cents, settled.requests_made - 1)
-    by = settled.decider_name or actor
-    close_cards(uow, policy, request, verb=verb, by=by, now=now, note=note, seen=seen)
+        _denied(uow, policy, request, by=by, now=now, note=note, seen=seen)
+        return request
+    audit_move(
+        uow,
+        request.id,
+        expected=pending,
+        new=request.status,
+        actor=actor,
+        at=now,
+        note=note,
+        operation=apply_key(request.id),
+    )
+    current = cap_after_queue(
+        settled.queued_cap_cents,
+        settled.requester,
+        fallback=request.cap_before_cents,
+        period=request.period,
+    )
+    _approved(uow, policy, request, by=by, now=now, note=note, current=current, seen=seen)
     return request
 
 
@@ -206,10 +201,24 @@ def _deny(
     )
     if denied is None:
         raise _already(uow, request, policy)
+    _denied(uow, policy, denied, by=name_of(uow, actor), now=now, note=note)
+    return denied
+
+
+def _denied(
+    uow: UnitOfWork,
+    policy: Policy,
+    denied: Request,
+    *,
+    by: str,
+    now: datetime,
+    note: str | None,
+    seen: Standing | None = None,
+) -> None:
+    """After a denial: tell a native request's backend, close the cards, tell the requester."""
     if is_native(denied.source):
         uow.operations.add(deny_native_operation(denied, now))
-    close_cards(uow, policy, denied, verb="Denied", by=name_of(uow, actor), now=now, note=note)
-    return denied
+    close_cards(uow, policy, denied, verb="Denied", by=by, now=now, note=note, seen=seen)
 
 
 def _approve(
@@ -273,11 +282,24 @@ def approve_in(
         raise _already(uow, request, policy)
     if actor == POLICY_ACTOR:
         uow.decisions.add(Decision(request.id, actor, Verdict.APPROVE, now, note))
-    uow.operations.add(operation_for(uow, approved, now))
-    close_cards(
-        uow, policy, approved, verb="Approved", by=decider_name(uow, actor), now=now, note=note
-    )
+    _approved(uow, policy, approved, by=decider_name(uow, actor), now=now, note=note)
     return approved
+
+
+def _approved(
+    uow: UnitOfWork,
+    policy: Policy,
+    approved: Request,
+    *,
+    by: str,
+    now: datetime,
+    note: str | None,
+    current: int | None = None,
+    seen: Standing | None = None,
+) -> None:
+    """After an approval: queue the change, close the cards, tell the requester."""
+    uow.operations.add(operation_for(uow, approved, now, current=current))
+    close_cards(uow, policy, approved, verb="Approved", by=by, now=now, note=note, seen=seen)
 
 
 def seat_cap(uow: UnitOfWork, email: str, *, fallback: int, period: Period = Period.MONTHLY) -> int:
