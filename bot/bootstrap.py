@@ -46,6 +46,7 @@ class Capdesk:
     clock: Clock
     sandbox: SandboxOrg | None = None
     _sessions: Callable[[], SqlUnitOfWork] = field(init=False)
+    _worker: OperationWorker | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         factory = uow_factory(self.engine)
@@ -56,10 +57,17 @@ class Capdesk:
         return self._sessions()
 
     def worker(self) -> OperationWorker:
-        """The outbox worker on this connector."""
-        return OperationWorker(
-            uow_factory=self.uow, connector=self.connector, policy=self.policy, clock=self.clock
-        )
+        """The outbox worker on this connector: one per process, so that every pass shares its
+        bound on calls at once (`CAPDESK_APPLY_CONCURRENCY`)."""
+        if self._worker is None:
+            self._worker = OperationWorker(
+                uow_factory=self.uow,
+                connector=self.connector,
+                policy=self.policy,
+                clock=self.clock,
+                concurrency=self.settings.apply_concurrency,
+            )
+        return self._worker
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.policy.org.zone).date()

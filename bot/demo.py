@@ -234,7 +234,12 @@ def run_demo(console: Console, *, database_url: str, seed: int, start: datetime)
     """Tell the story on the given (fresh) database."""
     clock = ManualClock(start)
     settings = load_settings(
-        {"CAPDESK_DATABASE_URL": database_url, "CAPDESK_SANDBOX_SEED": str(seed)}
+        {
+            "CAPDESK_DATABASE_URL": database_url,
+            "CAPDESK_SANDBOX_SEED": str(seed),
+            # One change at a time, so that the story's messages come in the same order always.
+            "CAPDESK_APPLY_CONCURRENCY": "1",
+        }
     )
     app = bootstrap(settings, clock=clock, builtin_policy_only=True)
     Demo(app, clock, console).run()

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from workflows.applying.pool import DEFAULT_CONCURRENCY
 from workflows.clock import parse_instant
 
 AdminBackend = Literal["sandbox", "anthropic", "litellm", "http"]
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
     otlp_token: SecretStr | None = Field(None, validation_alias="CAPDESK_OTLP_TOKEN")
     """The bearer token OpenTelemetry exporters send to `/v1/metrics` and `/v1/logs`; unset,
     only loopback peers are served."""
+    apply_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        DEFAULT_CONCURRENCY, validation_alias="CAPDESK_APPLY_CONCURRENCY"
+    )
+    """How many changes the outbox worker applies at once (different people's; one person's
+    go in order)."""
 
     @classmethod
     def settings_customise_sources(
@@ -304,6 +310,7 @@ _SECRET_VARIABLES = frozenset(
 _REQUIREMENTS = {
     "CAPDESK_HTTP_PORT": "must be an integer from 1 to 65535",
     "CAPDESK_SANDBOX_SEED": "must be an integer",
+    "CAPDESK_APPLY_CONCURRENCY": "must be an integer from 1 to 64",
     "CAPDESK_TEAMS_DEV_NO_AUTH": "must be true or false",
     "ANTHROPIC_EMAIL_MEMBERS": "must be true or false",
     "CAPDESK_ADMIN_BACKEND": "must be one of " + ", ".join(get_args(AdminBackend)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,7 @@ from workflows.admin import (
     HourlyUsage,
     NativeIncreaseRequest,
     RemoteMember,
+    TransientConnectorError,
     UnsupportedOperation,
 )
 from workflows.alerts.records import (
@@ -40,7 +42,7 @@ from workflows.alerts.records import (
 from workflows.applying.worker import OperationWorker
 from workflows.clock import ManualClock
 from workflows.delivery import DeliveryError, DeliveryReport, deliver_pending
-from workflows.messages import Outgoing, Recipient
+from workflows.messages import Message, Outgoing, Recipient
 from workflows.model import (
     Attempt,
     AuditEntry,
@@ -81,6 +83,7 @@ from workflows.ports import (
     PendingDelivery,
     RequestRepository,
     SeatPoolRepository,
+    Settled,
     TelemetryRepository,
     UnitOfWork,
     UsageRepository,
@@ -426,6 +429,46 @@ class FakeRequests(_Repo):
         state.requests[request_id] = request
         return request
 
+    def settle(
+        self,
+        request_id: int,
+        *,
+        new: RequestStatus,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        since: date,
+        single_approval: bool,
+    ) -> Settled | None:
+        before = self._s.requests.get(request_id)
+        if (
+            before is None
+            or before.requester == actor.lower()
+            or (single_approval and before.approvals_required != 1)
+        ):
+            return None
+        request = self.transition(
+            request_id,
+            expected=RequestStatus.PENDING,
+            new=new,
+            at=at,
+            decided_by=actor,
+            decision_note=note,
+        )
+        if request is None:
+            return None
+        members, usage = self._uow.members, self._uow.usage
+        decider = members.get(actor)
+        queued = self._uow.operations.queued_cap(request.requester, request.period)
+        return Settled(
+            request=request,
+            requester=members.get(request.requester),
+            decider_name=decider.name if decider is not None else None,
+            spent_cents=usage.spend_since(request.requester, since),
+            requests_made=self.count_of(request.requester),
+            queued_cap_cents=queued,
+        )
+
     def mark(
         self,
         request_id: int,
@@ -606,6 +649,19 @@ class FakeOperations(_Repo):
             claimed.append(taken)
         return claimed
 
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        renewed = []
+        for operation_id, attempts in held.items():
+            operation = self._w.operations.get(operation_id)
+            if (
+                operation is not None
+                and operation.status is OperationStatus.IN_PROGRESS
+                and operation.attempts == attempts
+            ):
+                self._w.operations[operation_id] = replace(operation, lease_until=lease_until)
+                renewed.append(operation_id)
+        return renewed
+
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         for _, o in sorted(self._s.operations.items(), reverse=True):
             if (
@@ -678,6 +734,21 @@ class FakeNotifications(_Repo):
             next_attempt_at=at,
         )
         state.notifications[item.id] = item
+
+    def add_all(
+        self,
+        outgoing: Sequence[Outgoing],
+        *,
+        to_threads: Sequence[tuple[str, Message]],
+        at: datetime,
+    ) -> None:
+        copies = [
+            Outgoing(recipient=recipient, message=message, thread_key=thread)
+            for thread, message in to_threads
+            for recipient in self.recipients_of(thread)
+        ]
+        for one in [*copies, *outgoing]:
+            self.add(one, at=at)
 
     def recipients_of(self, thread_key: str) -> Sequence[Recipient]:
         seen: list[Recipient] = []
@@ -1095,7 +1166,8 @@ class FakeSeatPool(_Repo):
 
 
 class FakeUnitOfWork:
-    """The whole store in memory, with transactions that really roll back."""
+    """The whole store in memory, with transactions that really roll back; one thread at a
+    time is in a transaction (the others wait to begin), as SQLite serialises writers."""
 
     members: MemberRepository
     usage: UsageRepository
@@ -1115,6 +1187,9 @@ class FakeUnitOfWork:
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
         self._working: _State | None = None
+        self._owner: int | None = None
+        """The thread in a transaction; others wait to begin theirs, as on SQLite."""
+        self._turn = threading.Condition()
         self.committed = 0
         """How many times `commit()` was called."""
         self._outbox = FakeNotifications(self)
@@ -1141,21 +1216,27 @@ class FakeUnitOfWork:
             self._committed.daily[(row.email.lower(), row.day)] = row
 
     def _read(self) -> _State:
-        return self._working if self._working is not None else self._committed
+        working = self._working
+        return working if working is not None and self.in_transaction else self._committed
 
     def _write(self) -> _State:
-        if self._working is None:
+        working = self._working
+        if working is None or not self.in_transaction:
             raise RuntimeError("a write outside a transaction (use `with uow:`)")
-        return self._working
+        return working
 
     @property
     def in_transaction(self) -> bool:
-        return self._working is not None
+        """Whether the calling thread is in a transaction."""
+        return self._owner == threading.get_ident()
 
     def __enter__(self) -> Self:
-        if self._working is not None:
+        if self.in_transaction:
             raise RuntimeError("FakeUnitOfWork entered twice; transactions do not nest")
-        self._working = self._committed.copy()
+        with self._turn:
+            self._turn.wait_for(lambda: self._owner is None)
+            self._owner = threading.get_ident()
+            self._working = self._committed.copy()
         return self
 
     def __exit__(
@@ -1164,7 +1245,10 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._working = None  # whatever was not committed is gone
+        with self._turn:
+            self._working = None  # whatever was not committed is gone
+            self._owner = None
+            self._turn.notify_all()
 
     def commit(self) -> None:
         working = self._write()
@@ -1233,6 +1317,10 @@ def _is_unit_of_work(uow: FakeUnitOfWork) -> UnitOfWork:
 ALL_CAPABILITIES = frozenset(Capability)
 
 
+HOLD_TIMEOUT = 60.0
+"""Seconds a held write waits at most, so that a test that forgets to release it ends."""
+
+
 class SimulatedCrash(BaseException):
     """The worker process dies (not an Exception, so nothing in the worker catches it)."""
 
@@ -1276,9 +1364,22 @@ class FakeConnector:
         self.removed: set[str] = set()
         self.crash_after_apply = 0
         """How many of the next successful writes kill the worker right after taking effect."""
+        self._held: dict[str, threading.Event] = {}
+        self._counting = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most writes that were under way at once (the worker's threads make them)."""
+        self.started = threading.Semaphore(0)
+        """Released once per write as it starts: a test waits on it to know a call is under way."""
 
     def fail_next(self, *errors: BaseException) -> None:
         self.errors.extend(errors)
+
+    def hold(self, email: str) -> threading.Event:
+        """Writes for `email` hang until the returned event is set, as a backend call that
+        does not answer; after HOLD_TIMEOUT seconds they fail as a timeout."""
+        self._held[email] = threading.Event()
+        return self._held[email]
 
     def list_members(self) -> Iterable[RemoteMember]:
         return list(self.members.values())
@@ -1299,7 +1400,21 @@ class FakeConnector:
         self._write(Write("remove_seat", email, None, idempotency_key), Capability.REMOVE_SEAT)
 
     def _write(self, write: Write, needs: Capability) -> None:
+        with self._counting:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.calls.append(write)
+        self.started.release()
+        try:
+            held = self._held.get(write.email)
+            if held is not None and not held.wait(HOLD_TIMEOUT):
+                raise TransientConnectorError("the fake backend did not answer in time")
+            self._take(write, needs)
+        finally:
+            with self._counting:
+                self.in_flight -= 1
+
+    def _take(self, write: Write, needs: Capability) -> None:
         if needs not in self.capabilities:
             raise UnsupportedOperation(f"the fake backend cannot {write.action}")
         if self.errors:

@@ -23,7 +23,7 @@ from workflows.alerts.records import (
     NewFiring,
     Standings,
 )
-from workflows.messages import Outgoing, Recipient
+from workflows.messages import Message, Outgoing, Recipient
 from workflows.model import (
     Attempt,
     AuditEntry,
@@ -129,6 +129,25 @@ class UsageRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A request one decision has just moved out of pending, with what telling everyone about
+    it takes, read by the same statement that moved it."""
+
+    request: Request
+    """As it is now: in its new state, decided by the actor."""
+    requester: Member | None
+    decider_name: str | None
+    """The actor's name, if they are a member."""
+    spent_cents: int
+    """The requester's spend since the `since` the decision asked about."""
+    requests_made: int
+    """How many requests the requester has made, this one included."""
+    queued_cap_cents: int | None
+    """The cap the newest unfinished set-cap operation for the requester will set, at the
+    request's period (`OperationRepository.queued_cap`)."""
+
+
 class RequestRepository(Protocol):
     """Requests and their state."""
 
@@ -151,6 +170,25 @@ class RequestRepository(Protocol):
         decision_note: str | None = None,
     ) -> Request | None:
         """Compare-and-set: move to `new` only if the state is `expected`; None if it was not.
+
+        Raises IllegalTransition for a move the transition table does not allow.
+        """
+        ...
+
+    def settle(
+        self,
+        request_id: int,
+        *,
+        new: RequestStatus,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        since: date,
+        single_approval: bool,
+    ) -> Settled | None:
+        """Compare-and-set from pending to `new`, decided by `actor` with `note`, in one round
+        trip with the reads that follow a decision; None if the request is not pending (or,
+        with `single_approval`, needs more than one approval), and then nothing changed.
 
         Raises IllegalTransition for a move the transition table does not allow.
         """
@@ -259,6 +297,12 @@ class OperationRepository(Protocol):
         """
         ...
 
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        """Extend to `lease_until` the leases of operations a worker still holds: `held` maps
+        each id to the attempt number the worker claimed it at, so a lease that lapsed and was
+        taken over by another worker is left alone. Returns the ids renewed."""
+        ...
+
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         """The cap the newest unfinished set-cap operation for this person and period will
         set, if any."""
@@ -317,6 +361,18 @@ class NotificationRepository(Protocol):
 
     def recipients_of(self, thread_key: str) -> Sequence[Recipient]:
         """Everyone who was sent a message with this thread key."""
+        ...
+
+    def add_all(
+        self,
+        outgoing: Sequence[Outgoing],
+        *,
+        to_threads: Sequence[tuple[str, Message]],
+        at: datetime,
+    ) -> None:
+        """Queue `outgoing`, and each `(thread key, message)` of `to_threads` to everyone who
+        was sent a message in that thread (a later message in a thread replaces the earlier
+        one), in one go."""
         ...
 
     def claim_due(

@@ -10,6 +10,11 @@ calls, and a backend that is down for an hour sees a handful of calls, not a sto
 (sync, polling) have no outbox behind them: the quick retries are all they get, then the
 caller sees the error.
 
+Timeouts. A write waits `WRITE_READ_TIMEOUT` (10 s) for its answer, a read 30 s, and a write
+that times out is not tried again in-process: the outbox tries it again later with the same
+idempotency key, so a backend that hangs holds a worker thread for seconds, not for three
+30-second tries, while the other threads go on with other people's changes.
+
 Secrets: credentials live only in the client's default headers. Nothing here logs headers
 or bodies, and error sentences name the setting that holds a key, never the key.
 """
@@ -38,9 +43,23 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
+WRITE_READ_TIMEOUT = 10.0
+"""Seconds a write (anything but GET) waits for the answer, at most."""
+_READS = frozenset({"GET", "HEAD"})
 
 # 408 and 425 are the server asking for another try; 529 is Anthropic's "overloaded".
 _TRANSIENT = frozenset({408, 425, 429})
+
+
+class _TimedOut(TransientConnectorError):
+    """The backend did not answer in time."""
+
+
+def write_timeout(timeout: httpx.Timeout | float) -> httpx.Timeout:
+    """`timeout` with its read part cut to `WRITE_READ_TIMEOUT`."""
+    full = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    read = WRITE_READ_TIMEOUT if full.read is None else min(full.read, WRITE_READ_TIMEOUT)
+    return httpx.Timeout(connect=full.connect, read=read, write=full.write, pool=full.pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +155,7 @@ class JsonApi:
         self._rng = rng or random.Random()
         self._limits = limits or (lambda _path: None)
         self._timeout = timeout
+        self._write_timeout = write_timeout(timeout)
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=dict(headers),
@@ -182,6 +202,8 @@ class JsonApi:
                 error = self.error(method, path, reply, scope)
             if not isinstance(error, TransientConnectorError) or attempt == self._retry.attempts:
                 raise error
+            if isinstance(error, _TimedOut) and method not in _READS:
+                raise error  # the outbox tries again later, with the same idempotency key
             wait = self._retry.wait(attempt, error.retry_after, self._rng)
             if wait > self._retry.max_wait:
                 raise error
@@ -220,12 +242,15 @@ class JsonApi:
         headers: Mapping[str, str] | None,
     ) -> Reply | ConnectorError:
         started = time.monotonic()
+        timeout = self._timeout if method in _READS else self._write_timeout
         try:
-            response = self._client.request(method, path, params=params, json=json, headers=headers)
+            response = self._client.request(
+                method, path, params=params, json=json, headers=headers, timeout=timeout
+            )
         except httpx.TimeoutException:
-            return TransientConnectorError(
+            return _TimedOut(
                 f"{self.service} did not answer {method} {path} in time "
-                f"(timeout {_seconds(self._timeout)})."
+                f"(timeout {_seconds(timeout)})."
             )
         except httpx.TransportError as exc:
             return TransientConnectorError(

@@ -22,8 +22,12 @@ _T = table(TelemetryHourRow)
 
 
 def cents(micros: ColumnElement[Any]) -> ColumnElement[int]:
-    """Micro-dollars to whole cents, rounded half up, in integers on both dialects."""
-    return cast((micros + 5000) // 10000, BigInteger)
+    """Micro-dollars to whole cents, rounded half up, in integers on both dialects.
+
+    The cast comes first: PostgreSQL's SUM of a bigint is a numeric, which would divide
+    exactly (450.5) and then round half away from zero when cast back.
+    """
+    return cast(cast(micros, BigInteger) + 5000, BigInteger) // 10000
 
 
 def daily_figures(since: Any = None, until: Any = None, *, name: str = "daily") -> Subquery:

@@ -6,20 +6,28 @@ the queue without taking the same row; SQLite serialises writers with BEGIN IMME
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
+    Insert,
     RowMapping,
+    Select,
     Table,
     and_,
+    bindparam,
+    case,
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
+    tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -45,7 +53,7 @@ _N = table(NotificationRow)
 
 # A failed operation is not in line: it waits for an admin's Retry, and must not hold up
 # the person's later changes meanwhile.
-_UNFINISHED = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS, OperationStatus.MANUAL)
+UNFINISHED = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS, OperationStatus.MANUAL)
 
 
 def _claim(
@@ -129,7 +137,7 @@ class SqlOperations:
             earlier.c.email == _O.c.email,
             earlier.c.kind == _O.c.kind,
             earlier.c.id < _O.c.id,
-            earlier.c.status.in_(_UNFINISHED),
+            earlier.c.status.in_(UNFINISHED),
         )
         rows = _claim(
             self._s,
@@ -143,6 +151,20 @@ class SqlOperations:
         )
         return [_operation(row) for row in rows]
 
+    def renew(self, held: Mapping[int, int], *, lease_until: datetime) -> Collection[int]:
+        if not held:
+            return []
+        renewed = self._s.execute(
+            update(_O)
+            .where(
+                _O.c.status == OperationStatus.IN_PROGRESS,
+                tuple_(_O.c.id, _O.c.attempts).in_(list(held.items())),
+            )
+            .values(lease_until=lease_until)
+            .returning(_O.c.id)
+        )
+        return set(renewed.scalars())
+
     def queued_cap(self, email: str, period: Period = Period.MONTHLY) -> int | None:
         query = (
             select(_O.c.cap_cents)
@@ -150,7 +172,7 @@ class SqlOperations:
                 _O.c.email == email,
                 _O.c.kind == OperationKind.SET_CAP,
                 _O.c.period == period,
-                _O.c.status.in_(_UNFINISHED),
+                _O.c.status.in_(UNFINISHED),
             )
             .order_by(_O.c.id.desc())
             .limit(1)
@@ -222,6 +244,48 @@ _PENDING, _SENDING, _DELIVERED, _DROPPED = "pending", "sending", "delivered", "d
 _INSERT_NOTIFICATION = insert(_N)
 
 
+def _add_all(threads: int, direct: int) -> Insert:
+    """One INSERT ... SELECT for a decision's messages: the thread updates copied to everyone
+    each thread went to, and the direct messages; built once per shape."""
+    at = bindparam("at", type_=_N.c.created_at.type)
+    fixed = (literal(_PENDING), literal(0), at, at)
+    parts: list[Select[Any]] = []
+    if threads:
+        keys = [bindparam(f"t{i}", type_=_N.c.thread_key.type) for i in range(threads)]
+        each = [bindparam(f"m{i}", type_=JSON) for i in range(threads)]
+        message = case(*((_N.c.thread_key == key, m) for key, m in zip(keys, each, strict=True)))
+        parts.append(
+            select(_N.c.recipient_kind, _N.c.recipient_address, _N.c.thread_key, message, *fixed)
+            .where(_N.c.thread_key.in_(keys))
+            .group_by(_N.c.recipient_kind, _N.c.recipient_address, _N.c.thread_key)
+        )
+    for j in range(direct):
+        parts.append(
+            select(
+                bindparam(f"k{j}", type_=_N.c.recipient_kind.type),
+                bindparam(f"a{j}", type_=_N.c.recipient_address.type),
+                bindparam(f"h{j}", type_=_N.c.thread_key.type),
+                bindparam(f"d{j}", type_=JSON),
+                *fixed,
+            )
+        )
+    rows = parts[0] if len(parts) == 1 else union_all(*parts)
+    return insert(_N).from_select(_QUEUED, rows)
+
+
+_QUEUED = [
+    "recipient_kind",
+    "recipient_address",
+    "thread_key",
+    "message",
+    "status",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+]
+_ADD_ALL: dict[tuple[int, int], Insert] = {}
+
+
 def _outgoing(row: RowMapping) -> Outgoing:
     return Outgoing(
         recipient=Recipient(kind=row["recipient_kind"], address=row["recipient_address"]),
@@ -264,6 +328,26 @@ class SqlNotifications:
             .order_by(func.min(_N.c.id))
         )
         return [Recipient(kind=kind, address=address) for kind, address in rows]
+
+    def add_all(
+        self,
+        outgoing: Sequence[Outgoing],
+        *,
+        to_threads: Sequence[tuple[str, Message]],
+        at: datetime,
+    ) -> None:
+        if not outgoing and not to_threads:
+            return
+        shape = (len(to_threads), len(outgoing))
+        if shape not in _ADD_ALL:
+            _ADD_ALL[shape] = _add_all(*shape)
+        params: dict[str, Any] = {"at": at}
+        for i, (thread, message) in enumerate(to_threads):
+            params[f"t{i}"], params[f"m{i}"] = thread, message.model_dump(mode="json")
+        for j, one in enumerate(outgoing):
+            params[f"k{j}"], params[f"a{j}"] = one.recipient.kind, one.recipient.address
+            params[f"h{j}"], params[f"d{j}"] = one.thread_key, one.message.model_dump(mode="json")
+        self._s.execute(_ADD_ALL[shape], params)
 
     def claim_due(
         self, now: datetime, *, lease_until: datetime, limit: int

@@ -3,28 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Label,
+    RowMapping,
+    Select,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from store.repositories._rows import to_record
-from store.tables import DecisionRow, GrantRow, RequestRow, table
+from store.repositories.figures import daily_figures
+from store.repositories.outbox import UNFINISHED
+from store.tables import (
+    DecisionRow,
+    GrantRow,
+    MemberRow,
+    OperationRow,
+    RequestRow,
+    SeatRow,
+    table,
+)
 from store.upsert import insert_unless_exists
 from workflows.model import (
     Decision,
     Grant,
     GrantStatus,
+    Member,
     NewRequest,
+    OperationKind,
     Period,
     Request,
     RequestKind,
     RequestStatus,
     check_transition,
 )
-from workflows.ports import Conflict
+from workflows.ports import Conflict, Settled
 
 _R = table(RequestRow)
 _D = table(DecisionRow)
@@ -34,6 +60,131 @@ _G = table(GrantRow)
 def request_record(row: RowMapping) -> Request:
     """A request from a row holding the request table's columns under their own names."""
     return to_record(Request, row, group="group_name")
+
+
+class _Qualified(ColumnElement[Any]):
+    """A scalar subquery whose columns keep their table names inside RETURNING. SQLite's
+    compiler drops them there, so `earlier.requester = this.requester` would read
+    `requester = requester`, and SQLite would take both for the nearest table's."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, inner: ColumnElement[Any]) -> None:
+        self.inner = inner
+        self.type = inner.type
+
+
+@compiles(_Qualified)
+def _qualified(element: _Qualified, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["include_table"] = True
+    return compiler.process(element.inner, **kw)
+
+
+def _settling(*, single_approval: bool) -> Update:
+    """The decision's compare-and-set, returning the request and, as scalar subqueries, what
+    the decision goes on to read: the requester's seat, the decider's name, the requester's
+    spend and count of requests, and the cap already queued for them. Built once: one round
+    trip instead of seven, and no statement building per decision.
+
+    The subqueries find the requester by the request's id, not through the row being updated:
+    SQLite cannot use an index for a column of that row inside RETURNING, and would scan."""
+    member, seat, operation = table(MemberRow), table(SeatRow), table(OperationRow)
+    usage = daily_figures(bindparam("since"), name="spent")
+    this, earlier = _R.alias("this"), _R.alias("earlier")
+    asking = select(this.c.requester).where(this.c.id == bindparam("request_id"))
+    period = select(this.c.period).where(this.c.id == bindparam("request_id"))
+    requester = member.c.email == asking.scalar_subquery()
+
+    def fact(query: Select[Any], name: str) -> Label[Any]:
+        return _Qualified(query.scalar_subquery()).label(name)
+
+    seats = member.join(seat, seat.c.member_id == member.c.id)
+    facts = [
+        fact(select(column).select_from(seats).where(requester), f"m_{column.name}")
+        for column in (
+            member.c.email,
+            member.c.name,
+            member.c.external_id,
+            member.c.active,
+            member.c.backend_groups,
+            seat.c.tier,
+            seat.c.cap_cents,
+        )
+    ]
+    facts += [
+        fact(select(member.c.name).where(member.c.email == bindparam("actor")), "decider_name"),
+        # The same figures as `spend_since`: the backend's day, else telemetry's estimate.
+        fact(
+            select(func.coalesce(func.sum(usage.c.spend_cents), 0))
+            .select_from(usage.join(member, member.c.id == usage.c.member_id))
+            .where(requester),
+            "spent_cents",
+        ),
+        fact(
+            select(func.count())
+            .select_from(earlier)
+            .where(earlier.c.requester == asking.scalar_subquery()),
+            "requests_made",
+        ),
+        fact(
+            select(operation.c.cap_cents)
+            .where(
+                operation.c.email == asking.scalar_subquery(),
+                operation.c.kind == OperationKind.SET_CAP,
+                operation.c.period == period.scalar_subquery(),
+                operation.c.status.in_(UNFINISHED),
+            )
+            .order_by(operation.c.id.desc())
+            .limit(1),
+            "queued_cap_cents",
+        ),
+    ]
+    # A requester never settles their own request: theirs takes the path that refuses it.
+    where = [
+        _R.c.id == bindparam("request_id"),
+        _R.c.status == RequestStatus.PENDING,
+        _R.c.requester != bindparam("actor"),
+    ]
+    if single_approval:
+        where.append(_R.c.approvals_required == 1)
+    return (
+        update(_R)
+        .where(*where)
+        .values(
+            status=bindparam("new"),
+            updated_at=bindparam("at"),
+            decided_by=bindparam("actor"),
+            decided_at=bindparam("at"),
+            decision_note=bindparam("note"),
+        )
+        .returning(*_R.c, *facts)
+    )
+
+
+_SETTLE = {single: _settling(single_approval=single) for single in (True, False)}
+
+
+def _settled(row: RowMapping) -> Settled:
+    requester = None
+    if row["m_email"] is not None:
+        requester = Member(
+            email=row["m_email"],
+            name=row["m_name"],
+            tier=row["m_tier"],
+            cap_cents=row["m_cap_cents"],
+            active=bool(row["m_active"]),
+            external_id=row["m_external_id"],
+            backend_groups=tuple(row["m_backend_groups"] or ()),
+        )
+    return Settled(
+        request=request_record(row),
+        requester=requester,
+        decider_name=row["decider_name"],
+        spent_cents=int(row["spent_cents"]),
+        requests_made=int(row["requests_made"]),
+        queued_cap_cents=row["queued_cap_cents"],
+    )
 
 
 class SqlRequests:
@@ -100,6 +251,29 @@ class SqlRequests:
             .first()
         )
         return None if row is None else request_record(row)
+
+    def settle(
+        self,
+        request_id: int,
+        *,
+        new: RequestStatus,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        since: date,
+        single_approval: bool,
+    ) -> Settled | None:
+        check_transition(RequestStatus.PENDING, new)
+        params = {
+            "request_id": request_id,
+            "new": new,
+            "actor": actor,
+            "at": at,
+            "note": note,
+            "since": since,
+        }
+        row = self._s.execute(_SETTLE[single_approval], params).mappings().first()
+        return None if row is None else _settled(row)
 
     def mark(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -418,6 +419,35 @@ def test_the_spend_limit_endpoints_are_kept_under_their_rate(
 
     assert sleeps.waits == [60.0, 60.0]
     assert org.effective(EVE) == "10006"
+
+
+def test_threads_applying_at_once_share_the_limit() -> None:
+    """The outbox worker's threads call through one connector, so through one limiter: however
+    many wait at once, no 60 s window has more calls than the limit."""
+    now = [0.0]
+    turn = threading.Lock()
+    taken: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        with turn:
+            now[0] += seconds
+
+    limiter = RateLimiter(3, 60.0, clock=lambda: now[0], sleep=sleep)
+
+    def call() -> None:
+        for _ in range(3):
+            limiter.acquire()
+            with turn:
+                taken.append(now[0])
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(taken) == 24
+    assert max(sum(1 for t in taken if start <= t < start + 60.0) for start in taken) == 3
 
 
 def test_secrets_never_reach_the_log(

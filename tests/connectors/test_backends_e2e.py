@@ -5,6 +5,7 @@ seat upgrade that ends as a manual task, and a process killed between approval a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -374,7 +375,7 @@ def test_a_grant_on_an_inherited_cap_reverts_to_inheriting(
         assert (fake.effective(EVE), fake.source(EVE)) == ("18500", "user")
 
         later = T0 + timedelta(days=15)
-        capdesk.clock = ManualClock(later)
+        capdesk = dataclasses.replace(capdesk, clock=ManualClock(later))
         assert expire_grants(capdesk.uow(), now=later)
         capdesk.worker().drain()
 

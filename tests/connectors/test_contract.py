@@ -17,7 +17,12 @@ from referencing.jsonschema import DRAFT202012
 
 from bot.connectors import http
 from bot.connectors.http import HttpContractConnector
-from bot.connectors.http_client import RetryBudget
+from bot.connectors.http_client import (
+    DEFAULT_TIMEOUT,
+    WRITE_READ_TIMEOUT,
+    RetryBudget,
+    write_timeout,
+)
 from tests.connectors.conftest import Sleeps
 from tests.connectors.fake_contract import TOKEN, FakeContract
 from tests.connectors.server import Fault, Served
@@ -169,6 +174,31 @@ def test_timeouts_401_403_404_and_malformed_answers(
     service.fail_next(Fault(status=200, body={"members": [{"email": EVE}], "next_cursor": None}))
     with pytest.raises(ConnectorError, match="cannot read"):
         quick.list_members()
+
+
+def test_a_write_that_times_out_goes_back_to_the_outbox_after_one_try(
+    contract_fake: Served[FakeContract], service: FakeContract, sleeps: Sleeps
+) -> None:
+    """A read that hangs is tried again in-process (nobody else retries it); a write is not:
+    the outbox tries it again later with the same idempotency key, and meanwhile the worker
+    thread is free for other people's changes."""
+    quick = connect(contract_fake, sleeps, timeout=httpx.Timeout(0.2))
+    service.fail_next(Fault(stall=True), Fault(stall=True))
+    assert len(quick.list_members()) == 6  # two hanging tries, the third answered
+    assert len(service.calls_to("GET", "/members")) == 3
+
+    service.fail_next(Fault(stall=True), Fault(stall=True))
+    with pytest.raises(TransientConnectorError, match=r"did not answer PUT .* \(timeout 0\.2 s\)"):
+        quick.set_cap(EVE, 100, idempotency_key="k")
+    assert len(service.calls_to("PUT", f"/members/{EVE}/cap")) == 1
+    assert len(service.faults) == 1
+
+
+def test_a_write_waits_for_its_answer_no_longer_than_ten_seconds() -> None:
+    assert write_timeout(DEFAULT_TIMEOUT).read == WRITE_READ_TIMEOUT == 10.0
+    assert write_timeout(DEFAULT_TIMEOUT).connect == DEFAULT_TIMEOUT.connect
+    assert write_timeout(httpx.Timeout(0.5)).read == 0.5
+    assert write_timeout(httpx.Timeout(None)).read == WRITE_READ_TIMEOUT
 
 
 def test_the_fake_answers_as_the_openapi_file_says(

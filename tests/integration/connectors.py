@@ -5,7 +5,9 @@ idempotency key at most once, and keeps everything in a file of its own, so its 
 outlives the processes the crash tests kill. Faults are armed in the same file: the next N
 writes fail (transient, optionally with a Retry-After, or permanent) before any succeeds.
 It can also kill its own process right after a write has taken effect, before the caller
-hears of it: the moment a worker dies "after the backend write, before capdesk recorded it".
+hears of it: the moment a worker dies "after the backend write, before capdesk recorded it";
+and it can leave writes unanswered, as a backend that hangs: every write (`hang_writes`, for a
+child process that is killed meanwhile) or one person's until the test releases them (`hold`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +64,9 @@ CREATE TABLE IF NOT EXISTS fault (
 );
 """
 
-APPLIED, REPLAYED, FAILED = "applied", "replayed", "failed"
+APPLIED, REPLAYED, FAILED, HUNG = "applied", "replayed", "failed", "hung"
+HOLD_TIMEOUT = 60.0
+"""Seconds a held write waits at most, so that a test that forgets to release it ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +92,13 @@ class FileBackend:
         *,
         capabilities: frozenset[Capability] = ALL_CAPABILITIES,
         crash_after_write: bool = False,
+        hang_writes: bool = False,
     ) -> None:
         self.path = Path(path)
         self.capabilities = capabilities
         self.crash_after_write = crash_after_write
+        self.hang_writes = hang_writes
+        self._held: dict[str, threading.Event] = {}
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(_SCHEMA)  # runs in a transaction of its own
@@ -129,6 +137,11 @@ class FileBackend:
                 "INSERT INTO fault (permanent, retry_after) VALUES (?, ?)",
                 [(int(permanent), after) for after in retry_afters],
             )
+
+    def hold(self, email: str) -> threading.Event:
+        """Writes for `email` in this process wait, unanswered, until the event is set."""
+        self._held[email.lower()] = threading.Event()
+        return self._held[email.lower()]
 
     def writes(self) -> list[Write]:
         """Every write call received, oldest first."""
@@ -179,6 +192,17 @@ class FileBackend:
 
     def _write(self, kind: str, email: str, value: str | None, key: str) -> None:
         email = email.lower()
+        if self.hang_writes:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO write_log (key, kind, email, value, outcome, pid) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, kind, email, value, HUNG, os.getpid()),
+                )
+            threading.Event().wait()  # until the process is killed
+        held = self._held.get(email)
+        if held is not None and not held.wait(HOLD_TIMEOUT):
+            raise TransientConnectorError(f"the backend did not answer {kind} for {email}")
         error: Exception | None = None
         with self._transaction() as db:
 

@@ -1,14 +1,17 @@
 """A separate process for the crash tests: one step of the workflow, then death or a report.
 
-    python -m tests.integration.crash_child MODE DATABASE_URL BACKEND_FILE NOW [REQUEST_ID]
+    python -m tests.integration.crash_child MODE DATABASE_URL BACKEND_FILE NOW [REQUEST_ID|THREADS]
 
 approve-then-die  Eve asks for +$150 for 14 days, Dana approves (both committed), SIGKILL.
 die-in-commit     Dana approves REQUEST_ID, and the process dies inside the commit.
 apply-then-die    a worker takes the due operations; the backend applies the first one and
                   the process dies before capdesk hears of it.
 apply             a worker takes the due operations; prints its report.
+apply-and-hang    a worker with THREADS threads takes every due operation at once, and the
+                  backend never answers its calls; the parent kills the process.
 
-NOW is the ISO time of the process's ManualClock. Every step prints one JSON line first.
+NOW is the ISO time of the process's ManualClock. Every step that ends by itself prints one
+JSON line first.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ def main(argv: list[str]) -> None:
         backend = FileBackend(backend_file, crash_after_write=mode == "apply-then-die")
         report = world.worker(engine, backend, clock).run_once()
         _say(**asdict(report))
+    elif mode == "apply-and-hang":
+        backend = FileBackend(backend_file, hang_writes=True)
+        world.worker(engine, backend, clock, concurrency=int(rest[0])).run_once(limit=100)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     engine.dispose()

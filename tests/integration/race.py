@@ -43,3 +43,21 @@ def start(*tasks: Callable[[], Any]) -> list[Racer]:
 def race(*tasks: Callable[[], Any]) -> list[Any]:
     """Run the tasks at the same moment; their results, or the exceptions they raised."""
     return [racer.result() for racer in start(*tasks)]
+
+
+def eventually(check: Callable[[], bool], what: str, *, within: float = JOIN_TIMEOUT) -> None:
+    """Wait until `check()` holds, looking every 20 ms; fails naming `what` after `within` s."""
+    pause = threading.Event()
+    for _ in range(int(within / 0.02)):
+        if check():
+            return
+        pause.wait(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+def finished(racer: Racer) -> Any:
+    """What the racer's task returned, once it has; what it raised is raised here."""
+    outcome = racer.result()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome

@@ -11,14 +11,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.scheduling.scheduler import Intervals
 from tests.integration import world
-from tests.integration.connectors import APPLIED, REPLAYED
+from tests.integration.connectors import APPLIED, HUNG, REPLAYED
 from tests.integration.world import EVE, T0, Org, uows
 from workflows.applying.backoff import RetryPolicy
 from workflows.model import GrantStatus, OperationStatus, RequestStatus
@@ -31,23 +33,30 @@ RAISED = world.CAP + 15000
 LEASE = RetryPolicy().lease
 
 
+def _command(mode: str, org: Org, *args: str, now: datetime) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "tests.integration.crash_child",
+        mode,
+        org.url,
+        str(org.backend.path),
+        now.isoformat(),
+        *args,
+    ]
+
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), PYTHONPATH]))}
+
+
 def child(
     mode: str, org: Org, *args: str, now: datetime = T0, killed: bool
 ) -> list[dict[str, Any]]:
     """Run one step in a new Python process; what it said, one dict per JSON line."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.integration.crash_child",
-            mode,
-            org.url,
-            str(org.backend.path),
-            now.isoformat(),
-            *args,
-        ],
+        _command(mode, org, *args, now=now),
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), PYTHONPATH]))},
+        env=ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -143,3 +152,46 @@ def test_worker_killed_after_the_backend_write_reapplies_with_the_same_key(org: 
         assert [e.action for e in uow.audit.of(f"request:{asked.id}")].count("request.applied") == 1
     assert grant is not None
     assert (grant.status, grant.delta_cents) == (GrantStatus.ACTIVE, 15000)
+
+
+def test_a_killed_worker_leaves_everything_it_held_to_the_next_one_within_seconds(
+    org: Org,
+) -> None:
+    """Six operations claimed at once by a worker with two threads: two calls hang, four wait
+    their turn under the same claim. After a SIGKILL all six are free once the short lease
+    lapses, and a live worker's sweep takes them within 30 s of the death."""
+    people = [world.firmware(n) for n in range(6)]
+    for person in people:
+        asked = world.ask(org.engine, "raise 150 release prep", requester=person)
+        world.approve(org.engine, asked.id)
+    queued = [op.id for op in world.operations_of(org.engine)]
+
+    process = subprocess.Popen(
+        _command("apply-and-hang", org, "2", now=T0), cwd=ROOT, env=ENV, stdout=subprocess.PIPE
+    )
+    try:
+        for _ in range(1200):
+            if len([w for w in org.backend.writes() if w.outcome == HUNG]) == 2:
+                break
+            assert process.poll() is None, "the worker ended by itself"
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the worker's two calls never started")
+    finally:
+        process.kill()
+        process.wait(60)
+
+    held = world.operations_of(org.engine)
+    assert [(op.status, op.attempts, op.lease_until) for op in held] == [
+        (OperationStatus.IN_PROGRESS, 1, T0 + LEASE)
+    ] * 6
+    org.clock.set(T0 + LEASE - timedelta(seconds=1))
+    assert world.worker(org.engine, org.backend, org.clock).run_once().handled == 0
+
+    org.clock.set(T0 + LEASE)
+    assert world.worker(org.engine, org.backend, org.clock).drain().applied == queued
+    assert sorted(w.key for w in org.backend.effective()) == sorted(op.key for op in held)
+    assert [world.request(org.engine, op.request_id or 0).status for op in held] == [
+        RequestStatus.APPLIED
+    ] * 6
+    assert LEASE + Intervals().operations <= timedelta(seconds=30)

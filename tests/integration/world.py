@@ -16,6 +16,7 @@ from store.uow import SqlUnitOfWork, uow_factory
 from tests.integration.connectors import FileBackend
 from workflows.admin import AdminConnector
 from workflows.applying.backoff import RetryPolicy
+from workflows.applying.pool import DEFAULT_CONCURRENCY
 from workflows.applying.worker import OperationWorker
 from workflows.clock import Clock, ManualClock
 from workflows.model import Member, Operation, Request, Verdict
@@ -140,6 +141,7 @@ def worker(
     *,
     retry: RetryPolicy | None = None,
     rng: random.Random | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> OperationWorker:
     return OperationWorker(
         uow_factory=uows(engine),
@@ -148,18 +150,18 @@ def worker(
         clock=clock,
         retry=retry,
         rng=rng,
+        concurrency=concurrency,
     )
 
 
-def operations_of(engine: Engine, request_id: int) -> list[Operation]:
-    """Every outbox entry of a request (apply and revert), oldest first."""
+def operations_of(engine: Engine, request_id: int | None = None) -> list[Operation]:
+    """Every outbox entry of a request (apply and revert), or of all, oldest first."""
     operations = table(OperationRow)
+    query = select(operations.c.id).order_by(operations.c.id)
+    if request_id is not None:
+        query = query.where(operations.c.request_id == request_id)
     with uows(engine)() as uow:
-        ids = uow.session.execute(
-            select(operations.c.id)
-            .where(operations.c.request_id == request_id)
-            .order_by(operations.c.id)
-        ).scalars()
+        ids = uow.session.execute(query).scalars()
         found = [uow.operations.get(i) for i in ids]
     return [op for op in found if op is not None]
 

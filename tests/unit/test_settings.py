@@ -35,6 +35,7 @@ def test_defaults_follow_the_spec() -> None:
     assert settings.admin_backend == "sandbox"
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 3000)
     assert settings.sandbox_seed == 7
+    assert settings.apply_concurrency == 8
     assert settings.slack_bot_token is None
     assert settings.slack_signing_secret is None
     assert settings.slack_app_token is None
@@ -59,6 +60,7 @@ def test_values_are_read_by_their_variable_names() -> None:
         {
             "CAPDESK_HTTP_PORT": "8080",
             "CAPDESK_SANDBOX_SEED": "11",
+            "CAPDESK_APPLY_CONCURRENCY": "3",
             "CAPDESK_TEAMS_DEV_NO_AUTH": "true",
             "ANTHROPIC_EMAIL_MEMBERS": "true",
             "CAPDESK_ADMIN_BACKEND": "litellm",
@@ -72,6 +74,7 @@ def test_values_are_read_by_their_variable_names() -> None:
 
     assert settings.http_port == 8080
     assert settings.sandbox_seed == 11
+    assert settings.apply_concurrency == 3
     assert settings.teams_dev_no_auth is True
     assert settings.anthropic_email_members is True
     assert settings.admin_backend == "litellm"
@@ -110,6 +113,14 @@ def test_given_values_replace_the_process_environment(monkeypatch: pytest.Monkey
         (
             {"CAPDESK_HTTP_PORT": "70000"},
             "CAPDESK_HTTP_PORT: must be an integer from 1 to 65535, got '70000'",
+        ),
+        (
+            {"CAPDESK_APPLY_CONCURRENCY": "0"},
+            "CAPDESK_APPLY_CONCURRENCY: must be an integer from 1 to 64, got '0'",
+        ),
+        (
+            {"CAPDESK_APPLY_CONCURRENCY": "many"},
+            "CAPDESK_APPLY_CONCURRENCY: must be an integer from 1 to 64, got 'many'",
         ),
         (
             {"CAPDESK_SANDBOX_SEED": "seven"},

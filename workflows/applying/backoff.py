@@ -14,7 +14,13 @@ class RetryPolicy:
     max_attempts: int = 8
     base: timedelta = timedelta(seconds=2)
     cap: timedelta = timedelta(minutes=15)
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=15)
+    """How long a claim holds without renewal: what a crashed worker's operations wait for."""
+
+    @property
+    def renew_every(self) -> timedelta:
+        """A live worker renews its leases this often: three chances before one lapses."""
+        return self.lease / 3
 
     def delay(self, attempt: int, *, retry_after: float | None, rng: random.Random) -> timedelta:
         """The wait after the `attempt`-th failure (1-based)."""

@@ -4,14 +4,29 @@ Each operation is claimed with a lease in one transaction, applied outside any t
 (the call may be slow), and its outcome recorded in a second one. A worker that dies mid-call
 leaves the lease to lapse; the next worker applies the operation again with the same
 idempotency key, so the backend applies it once.
+
+Different people's changes go in parallel: up to `concurrency` operations at a time, each in a
+worker thread of its own (`workflows.applying.pool`), so one hanging or failing admin call holds
+up only that person's later changes. One person's changes stay in order because the store hands
+out an operation only when no earlier one of the same kind for that person is unfinished; that
+holds across threads and replicas alike, since it is decided in the claiming transaction. The
+backend's rate limit is the connector's business: its calls share one limiter whichever thread
+makes them.
+
+Leases are short (`RetryPolicy.lease`, 15 s) and renewed every third of that while the
+operations run, so a live worker keeps what it holds however slow the backend is, and a dead
+one's operations are free again seconds after it died, not minutes. `drain` claims only as many
+operations as it has free threads, so a crash strands no queue of claimed-but-unstarted work.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from workflows.admin import (
     AdminConnector,
@@ -24,6 +39,7 @@ from workflows.admin import (
 )
 from workflows.applying.backoff import RetryPolicy
 from workflows.applying.completion import complete
+from workflows.applying.pool import DEFAULT_CONCURRENCY, run_claims
 from workflows.audit import record
 from workflows.clock import Clock
 from workflows.model import (
@@ -80,9 +96,24 @@ class WorkerReport:
     def handled(self) -> int:
         return len(self.applied) + len(self.retrying) + len(self.failed) + len(self.manual)
 
+    def add(self, outcome: str, operation_id: int) -> None:
+        """Count one operation under `outcome` (a field name), keeping each list sorted."""
+        ids: list[int] = getattr(self, outcome)
+        ids.append(operation_id)
+        ids.sort()
+
+    def extend(self, other: WorkerReport) -> None:
+        for outcome in _OUTCOMES:
+            for operation_id in getattr(other, outcome):
+                self.add(outcome, operation_id)
+
+
+_OUTCOMES = ("applied", "retrying", "failed", "manual")
+
 
 class OperationWorker:
-    """Applies due operations from the outbox; safe to run in several processes at once."""
+    """Applies due operations from the outbox; safe to run in several threads and processes at
+    once. `concurrency` bounds the operations one worker applies at a time."""
 
     def __init__(
         self,
@@ -93,7 +124,10 @@ class OperationWorker:
         clock: Clock,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("an outbox worker applies at least one operation at a time")
         self._uow = uow_factory
         self._connector = connector
         self._policy = policy
@@ -102,24 +136,95 @@ class OperationWorker:
         self._rng = rng or random.Random()
         self._native = native_requests(connector)
         self._inherited = inherited_caps(connector)
+        self._concurrency = concurrency
+        self._lock = threading.Lock()
+        self._draining = False
+        self._asked = False
+
+    @property
+    def concurrency(self) -> int:
+        """How many operations this worker applies at once."""
+        return self._concurrency
 
     def run_once(self, *, limit: int = 20) -> WorkerReport:
-        """Claim up to `limit` due operations and apply them."""
-        report = WorkerReport()
-        for claimed in self._claim(limit):
-            self._process(claimed, report)
-        return report
+        """Claim up to `limit` due operations at once and apply them."""
+        return self._run(limit, refill=False)
 
     def drain(self, *, limit: int = 20, rounds: int = 1000) -> WorkerReport:
-        """Run until nothing is due now (operations waiting for a later retry stay queued)."""
+        """Apply operations as they fall due, until nothing is due now (operations waiting for a
+        later retry stay queued), `limit * rounds` at most.
+
+        While one call drains, another call on the same worker returns at once with an empty
+        report, and the running one looks for due operations once more before it stops: many
+        wakes make one pass, and no wake is lost.
+        """
         total = WorkerReport()
-        for _ in range(rounds):
-            report = self.run_once(limit=limit)
-            if not report.handled:
+        budget = limit * rounds
+        while budget > total.handled:
+            with self._lock:
+                if self._draining:
+                    self._asked = True
+                    return total
+                self._draining = True
+            try:
+                total.extend(self._run(budget - total.handled, refill=True))
+            finally:
+                with self._lock:
+                    self._draining = False
+                    asked, self._asked = self._asked, False
+            if not asked:
                 break
-            for name in ("applied", "retrying", "failed", "manual"):
-                getattr(total, name).extend(getattr(report, name))
         return total
+
+    def _asked_again(self) -> bool:
+        with self._lock:
+            asked, self._asked = self._asked, False
+            return asked
+
+    def _run(self, most: int, *, refill: bool) -> WorkerReport:
+        report = WorkerReport()
+        renewed = [self._clock.now()]
+
+        def work(claimed: _Claimed) -> None:
+            outcome = self._process(claimed)
+            if outcome is not None:
+                with self._lock:
+                    report.add(outcome, claimed.operation.id)
+
+        def keep_due() -> bool:
+            return self._clock.now() >= renewed[0] + self._retry.renew_every
+
+        def keep(held: Collection[_Claimed]) -> None:
+            renewed[0] = self._clock.now()
+            self._keep(held, renewed[0])
+
+        run_claims(
+            claim=self._claim,
+            work=work,
+            keep=keep,
+            keep_due=keep_due,
+            concurrency=self._concurrency,
+            most=most,
+            refill=refill,
+            again=self._asked_again,
+        )
+        return report
+
+    def _keep(self, held: Collection[_Claimed], now: datetime) -> None:
+        """Renew the leases of the operations this worker still holds. A failure is logged,
+        not raised: the calls go on, and at worst a lease lapses and the operation is applied
+        again with its idempotency key."""
+        claims = {c.operation.id: c.operation.attempts for c in held}
+        try:
+            with self._uow() as uow:
+                kept = uow.operations.renew(claims, lease_until=now + self._retry.lease)
+                uow.commit()
+        except Exception:
+            log.exception("could not renew the leases of operations %s", sorted(claims))
+            return
+        if lost := sorted(set(claims) - set(kept)):
+            # Finished a moment ago, or the lease lapsed and another worker took it over.
+            log.info("operations %s are no longer held by this worker", lost)
 
     def _claim(self, limit: int) -> list[_Claimed]:
         """Due operations, each with what the connector needs to know of its request."""
@@ -170,41 +275,35 @@ class OperationWorker:
             return not special or self._inherited is not None
         return True
 
-    def _process(self, claimed: _Claimed, report: WorkerReport) -> None:
+    def _process(self, claimed: _Claimed) -> str | None:
+        """Apply one claimed operation and record its outcome: the report field it goes in,
+        None when another worker settled it meanwhile."""
         operation, native_id = claimed.operation, claimed.native_id
         if not self._possible(operation, native_id):
             self._to_manual(operation)
-            report.manual.append(operation.id)
-            return
+            return "manual"
         try:
             if claimed.temporary:
                 operation = self._observe(operation)
             self._call(operation, native_id)
         except UnsupportedOperation:
             self._to_manual(operation)
-            report.manual.append(operation.id)
+            return "manual"
         except TransientConnectorError as exc:
-            self._failed_try(
-                operation, str(exc), retry_after=exc.retry_after, final=False, report=report
-            )
+            return self._failed_try(operation, str(exc), retry_after=exc.retry_after, final=False)
         except ConnectorError as exc:
-            self._failed_try(operation, str(exc), retry_after=None, final=True, report=report)
+            return self._failed_try(operation, str(exc), retry_after=None, final=True)
         except Exception as exc:  # a connector bug must not lose the operation: retry it
             log.exception(
                 "operation %s: unexpected error from the %s connector",
                 operation.key,
                 self._connector.name,
             )
-            self._failed_try(
-                operation,
-                f"unexpected error: {exc!r}",
-                retry_after=None,
-                final=False,
-                report=report,
+            return self._failed_try(
+                operation, f"unexpected error: {exc!r}", retry_after=None, final=False
             )
-        else:
-            self._succeeded(operation)
-            report.applied.append(operation.id)
+        self._succeeded(operation)
+        return "applied"
 
     def _observe(self, operation: Operation) -> Operation:
         """Before a temporary cap is applied, note whether the cap it replaces is inherited, so
@@ -273,8 +372,7 @@ class OperationWorker:
         *,
         retry_after: float | None,
         final: bool,
-        report: WorkerReport,
-    ) -> None:
+    ) -> str | None:
         now = self._clock.now()
         give_up = final or operation.attempts >= self._retry.max_attempts
         with self._uow() as uow:
@@ -293,8 +391,7 @@ class OperationWorker:
                     last_error=error,
                 )
                 uow.commit()
-                report.retrying.append(operation.id)
-                return
+                return "retrying"
             failed = uow.operations.transition(
                 operation.id,
                 expected=OperationStatus.IN_PROGRESS,
@@ -302,7 +399,7 @@ class OperationWorker:
                 last_error=error,
             )
             if failed is None:
-                return
+                return None  # the lease lapsed and another worker settled it
             record(
                 uow,
                 at=now,
@@ -332,7 +429,7 @@ class OperationWorker:
                     update_request_sent(uow, self._policy, request, now)
                     tell(uow, request.requester, texts.failed_to_requester(request), now)
             uow.commit()
-        report.failed.append(operation.id)
+        return "failed"
 
     def _to_manual(self, operation: Operation) -> None:
         now = self._clock.now()

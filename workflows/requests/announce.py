@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from workflows.messages import ADMIN_CHANNEL, Fact, Message, Outgoing, Recipient, group_channel
@@ -57,6 +58,30 @@ def tell_admins(
         uow.notifications.add(
             Outgoing(recipient=recipient, message=message, thread_key=thread_key), at=now
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What an approval card shows of its requester besides the request."""
+
+    requester: Member | None
+    """None when capdesk does not know them (then no card can be drawn)."""
+    spent_cents: int = 0
+    """This month's spend."""
+    asked_before: int = 0
+    """Requests made before this one."""
+
+
+def standing(uow: UnitOfWork, policy: Policy, email: str, now: datetime) -> Standing:
+    """The requester's standing as the store has it now."""
+    requester = uow.members.get(email)
+    if requester is None:
+        return Standing(None)
+    return Standing(
+        requester,
+        spent_cents=uow.usage.spend_since(email, month_start(now, policy)),
+        asked_before=uow.requests.count_of(email) - 1,
+    )
 
 
 def card(
@@ -139,9 +164,15 @@ def update_request_sent(uow: UnitOfWork, policy: Policy, request: Request, now: 
     pending (decided, cancelled, expired, applied, failed, ended): the outcome replaces the
     Cancel button. A request approved by the policy at once never had that message."""
     by = decider_name(uow, request.decided_by) if request.decided_by else ""
+    _update_thread(
+        uow, texts.sent_thread(request.id), request_settled(policy, request, by, now), now
+    )
+
+
+def request_settled(policy: Policy, request: Request, by: str, now: datetime) -> Message:
+    """The "Request #N sent" message once the request left pending; `by` names who decided."""
     status = texts.outcome_line(request, by, policy.org.zone, now=now)
-    message = texts.request_settled(request, status, policy.org.zone, now=now)
-    _update_thread(uow, texts.sent_thread(request.id), message, now)
+    return texts.request_settled(request, status, policy.org.zone, now=now)
 
 
 def escalate_cards(

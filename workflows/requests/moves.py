@@ -36,16 +36,42 @@ def move(
         decision_note=note if decision else None,
     )
     if moved is not None:
-        after: dict[str, object] = {"status": new, **details}
-        if note:
-            after["note"] = note
-        record(
+        audit_move(
             uow,
-            at=at,
+            request_id,
+            expected=expected,
+            new=new,
             actor=actor,
-            action=f"request.{new}",
-            subject=f"request:{request_id}",
-            before={"status": expected, **(was or {})},
-            after=after,
+            at=at,
+            note=note,
+            was=was,
+            **details,
         )
     return moved
+
+
+def audit_move(
+    uow: UnitOfWork,
+    request_id: int,
+    *,
+    expected: RequestStatus,
+    new: RequestStatus,
+    actor: str,
+    at: datetime,
+    note: str | None = None,
+    was: dict[str, object] | None = None,
+    **details: object,
+) -> None:
+    """The audit entry of a move already made (by `move`, or by the store's `settle`)."""
+    after: dict[str, object] = {"status": new, **details}
+    if note:
+        after["note"] = note
+    record(
+        uow,
+        at=at,
+        actor=actor,
+        action=f"request.{new}",
+        subject=f"request:{request_id}",
+        before={"status": expected, **(was or {})},
+        after=after,
+    )
