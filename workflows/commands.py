@@ -1,7 +1,8 @@
-"""The `/capdesk` commands, dispatched the same way for every chat surface.
+"""The capdesk commands, dispatched the same way for every chat surface.
 
-An adapter passes who typed what; it gets back the reply meant for that person only
-(an ephemeral message in Slack, a reply in the Teams personal chat). Everything else the
+An adapter passes who typed what; it gets back the reply meant for that person only: a
+message (an ephemeral message in Slack, a reply in the Teams personal chat) or, on a surface
+with forms, the request form when the command leaves something to ask. Everything else the
 command causes goes through the notifications outbox.
 """
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal, overload
 
+from workflows.forms.model import Reply
+from workflows.forms.request import request_form, values_from_draft
 from workflows.messages import Fact, Message
-from workflows.model import RequestStatus
+from workflows.model import Member, RequestKind, RequestStatus
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.requests.asking import submit_request
@@ -25,17 +29,64 @@ from workflows.requests.grammar import (
     Status,
     parse_command,
 )
-from workflows.requests.texts import lasting, what
+from workflows.requests.texts import request_ack, what
 from workflows.status import status_of
+
+FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPGRADE}
+"""Commands that are only a word open the form for that kind of request."""
+
+
+@overload
+def run_command(
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    email: str,
+    text: str,
+    now: datetime,
+    forms: Literal[False],
+) -> Message: ...
+
+
+@overload
+def run_command(
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    email: str,
+    text: str,
+    now: datetime,
+    forms: bool = True,
+) -> Reply: ...
 
 
 def run_command(
-    uow_factory: Callable[[], UnitOfWork], policy: Policy, *, email: str, text: str, now: datetime
-) -> Message:
-    """Run one command; raises Refusal (a sentence for the person) when it cannot be done."""
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    email: str,
+    text: str,
+    now: datetime,
+    forms: bool = True,
+) -> Reply:
+    """Run one command; raises Refusal (a sentence for the person) when it cannot be done.
+
+    With `forms` (a surface that shows forms), a bare `raise` or `upgrade`, or a request
+    without a reason, answers with the request form, filled in with what was typed; without,
+    such a request is refused for what it lacks.
+    """
+    bare = FORM_WORDS.get(text.strip().lower())
+    if forms and bare is not None:
+        return request_form(bare, policy, member=_member(uow_factory, email))
     command = parse_command(
         text, now=now, zone=policy.org.zone, longest_days=policy.requests.max_duration_days
     )
+    if forms and isinstance(command, RequestDraft) and not command.reason.strip():
+        member = _member(uow_factory, email)
+        values = values_from_draft(
+            command, cap_cents=member.cap_cents if member else 0, zone=policy.org.zone
+        )
+        return request_form(command.kind, policy, member=member, values=values)
     if isinstance(command, Help):
         return Message(kind="help", title="capdesk commands", text=HELP)
     if isinstance(command, Status):
@@ -57,16 +108,12 @@ def _ask(
     now: datetime,
 ) -> Message:
     request = submit_request(uow_factory(), policy, requester=email, draft=draft, now=now)
-    if request.status is RequestStatus.APPROVED:
-        text = "Approved by the policy (under the group's auto-approval limit); applying now."
-    else:
-        text = "Sent to your approvers; you'll get their answer as a direct message."
-    until = lasting(request, policy.org.zone, now=now)
-    return Message(
-        kind="request_ack",
-        title=f"Request {request.ref}: {what(request)}, {until}",
-        text=text,
-    )
+    return request_ack(request, policy.org.zone, now=now)
+
+
+def _member(uow_factory: Callable[[], UnitOfWork], email: str) -> Member | None:
+    with uow_factory() as uow:
+        return uow.members.get(email)
 
 
 def my_requests(uow: UnitOfWork, policy: Policy, *, email: str, limit: int = 10) -> Message:

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.errors import Refusal
+from workflows.forms.model import FieldName
 from workflows.model import Period, RequestKind
 from workflows.money import parse_usd
 
@@ -127,10 +128,10 @@ def _for(count: str, unit: str, *, now: datetime, longest_days: int) -> datetime
     weeks = unit.lower().startswith("w")
     days = int(count) * (7 if weeks else 1) if len(count) <= _COUNT_DIGITS else None
     if days == 0:
-        raise CommandError(SHORTEST, field="until")
+        raise CommandError(SHORTEST, field=FieldName.UNTIL)
     if days is None or days > longest_days:
         asked = f"{int(count)} {'weeks' if weeks else 'days'}" if days is not None else "that"
-        raise CommandError(too_long(longest_days, f"{asked} is longer"), field="until")
+        raise CommandError(too_long(longest_days, f"{asked} is longer"), field=FieldName.UNTIL)
     return now + timedelta(days=days)
 
 

@@ -13,22 +13,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import (
-    extension_of,
-    open_deny_form,
-    open_raise_cap_form,
-    open_request_form,
-)
+from bot.slack.forms import open_form
 from bot.slack.home import publish_home
 from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from bot.slack.views import result_modal
-from workflows.alerts.forms import suggested_request
-from workflows.clicks import Click, button_value, id_of, press
+from workflows.clicks import Click
 from workflows.errors import Refusal
+from workflows.forms.flows import answer_click
+from workflows.forms.model import Form
 from workflows.messages import Message, Verb
-from workflows.model import Request, RequestKind
-from workflows.requests.form import draft_from_form
-from workflows.requests.grammar import RequestDraft
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +74,15 @@ async def _act(
         await answer(UNKNOWN_PERSON)
         return
     verb = Verb(action["action_id"])
+    app = surface.app
+    click = Click(actor=email, verb=verb, value=str(action.get("value") or ""), now=app.clock.now())
     try:
-        value = button_value(str(action.get("value") or ""))
-        if verb is Verb.DENY:
-            await open_deny_form(
-                surface, trigger_id=trigger_id, actor=email, request_id=id_of(value)
-            )
-            return
-        if verb in (Verb.REQUEST_MORE, Verb.EXTEND, Verb.RAISE_CAP):
-            await _open_form(surface, verb=verb, value=value, email=email, trigger_id=trigger_id)
-            return
-        app = surface.app
-        click = Click(actor=email, verb=verb, value=value, now=app.clock.now())
-        reply = await surface.run(press, app.uow, app.policy, click)
+        reply = await surface.run(answer_click, app.uow, app.policy, click)
     except Refusal as exc:
         await answer(refusal(str(exc)))
+        return
+    if isinstance(reply, Form):
+        await open_form(surface, trigger_id, reply)
         return
     if verb is Verb.APPROVE:
         surface.metrics.decision("approve")
@@ -103,44 +90,3 @@ async def _act(
     await answer(reply)
     if on_home:
         await publish_home(surface, user_id=user_id, email=email)
-
-
-async def _open_form(
-    surface: Surface, *, verb: Verb, value: str, email: str, trigger_id: str
-) -> None:
-    if verb is Verb.RAISE_CAP:
-        await open_raise_cap_form(surface, trigger_id=trigger_id, actor=email, member=value)
-        return
-    if verb is Verb.REQUEST_MORE:
-        kind = RequestKind(value) if value in set(RequestKind) else RequestKind.CAP_INCREASE
-        draft = None
-        if kind is RequestKind.CAP_INCREASE:
-            draft = await surface.run(_suggested, surface, email)
-        await open_request_form(surface, trigger_id=trigger_id, email=email, kind=kind, draft=draft)
-        return
-    # An extension asks again for what the ending grant gave.
-    request = await surface.run(_request, surface, value)
-    if request is None or request.requester != email:
-        raise Refusal("You can only extend your own grants.")
-    await open_request_form(
-        surface,
-        trigger_id=trigger_id,
-        email=email,
-        kind=request.kind,
-        draft=extension_of(request),
-    )
-
-
-def _suggested(surface: Surface, email: str) -> RequestDraft | None:
-    """What the alerts suggest asking for (enough for the month-end forecast), if anything."""
-    app = surface.app
-    try:
-        form = suggested_request(app.uow(), app.policy, email=email, now=app.clock.now())
-        return draft_from_form(form, zone=app.policy.org.zone)
-    except Refusal:
-        return None
-
-
-def _request(surface: Surface, value: str) -> Request | None:
-    with surface.app.uow() as uow:
-        return uow.requests.get(id_of(value))

@@ -7,17 +7,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import open_request_form
+from bot.slack.forms import open_form
 from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
 from workflows.commands import run_command
 from workflows.errors import Refusal
-from workflows.model import RequestKind
-from workflows.requests.grammar import RequestDraft, parse_command
+from workflows.forms.model import Form
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/capdesk"
-_FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPGRADE}
 
 
 def register(bolt: AsyncApp, surface: Surface) -> None:
@@ -62,33 +60,15 @@ async def _command(
         await surface.reply(response_url, UNKNOWN_PERSON)
         return
     app = surface.app
-    now = app.clock.now()
-    bare = text.strip().lower()
     try:
-        if bare in _FORM_WORDS:
-            await open_request_form(
-                surface, trigger_id=trigger_id, email=email, kind=_FORM_WORDS[bare]
-            )
-            return
-        command = parse_command(
-            text,
-            now=now,
-            zone=app.policy.org.zone,
-            longest_days=app.policy.requests.max_duration_days,
+        reply = await surface.run(
+            run_command, app.uow, app.policy, email=email, text=text, now=app.clock.now()
         )
-        if isinstance(command, RequestDraft) and not command.reason.strip():
-            # No reason given: the form asks for it, with what was typed already filled in.
-            await open_request_form(
-                surface,
-                trigger_id=trigger_id,
-                email=email,
-                kind=command.kind,
-                draft=command,
-            )
-            return
-        reply = await surface.run(run_command, app.uow, app.policy, email=email, text=text, now=now)
     except Refusal as exc:
         await surface.reply(response_url, refusal(str(exc)))
+        return
+    if isinstance(reply, Form):
+        await open_form(surface, trigger_id, reply)
         return
     await surface.reply(response_url, reply)
     surface.wake_outbox()

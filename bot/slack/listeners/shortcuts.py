@@ -6,10 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import open_request_form
+from bot.slack.forms import open_form
 from bot.slack.surface import UNKNOWN_PERSON, Surface
 from bot.slack.views import result_modal
-from workflows.model import RequestKind
+from workflows.forms.request import request_form
+from workflows.model import Member, RequestKind
 
 SHORTCUT = "request_more"
 
@@ -37,6 +38,11 @@ async def _open(surface: Surface, body: dict[str, Any]) -> None:
         view = result_modal(title=UNKNOWN_PERSON.title, text=UNKNOWN_PERSON.text)
         await surface.client.views_open(trigger_id=trigger_id, view=view)
         return
-    await open_request_form(
-        surface, trigger_id=trigger_id, email=email, kind=RequestKind.CAP_INCREASE
-    )
+    member = await surface.run(_member, surface, email)
+    form = request_form(RequestKind.CAP_INCREASE, surface.app.policy, member=member)
+    await open_form(surface, trigger_id, form)
+
+
+def _member(surface: Surface, email: str) -> Member | None:
+    with surface.app.uow() as uow:
+        return uow.members.get(email)
