@@ -14,7 +14,7 @@ from typing import Literal, overload
 
 from workflows.forms.model import Reply
 from workflows.forms.request import request_form, values_from_draft
-from workflows.messages import Fact, Message
+from workflows.messages import Fact, Message, command
 from workflows.model import Member, RequestKind, RequestStatus
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
@@ -135,6 +135,6 @@ def my_requests(uow: UnitOfWork, policy: Policy, *, email: str, limit: int = 10)
     return Message(
         kind="requests",
         title="Your requests" + (" and those waiting for you" if waiting else ""),
-        text="" if facts else "Nothing yet. Try `/capdesk raise 50 for 7d reason`.",
+        text="" if facts else f"Nothing yet. Try {command('raise 50 for 7d reason')}.",
         facts=tuple(facts),
     )

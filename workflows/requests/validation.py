@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from workflows.errors import Refusal
 from workflows.forms.model import FieldName
+from workflows.messages import command
 from workflows.model import Member, NewRequest, RequestKind
 from workflows.money import format_usd
 from workflows.policy import Policy
@@ -72,7 +73,7 @@ def validate(
     if pending is not None:
         raise Refusal(
             f"You already have request {pending.ref} pending; cancel it first "
-            f"(`/capdesk cancel {pending.id}`) or wait for the decision."
+            f"({command(f'cancel {pending.id}')}) or wait for the decision."
         )
     add = new_cap = tier = None
     current = member.cap_cents if draft.current_cents is None else draft.current_cents
