@@ -21,6 +21,8 @@ from workflows.ports import (
     DecisionRepository,
     GrantRepository,
     GroupRepository,
+    IdentityRepository,
+    InboundRepository,
     MemberRepository,
     NotificationRepository,
     OperationRepository,
@@ -43,8 +45,8 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     audit: AuditLog
     alerts: AlertRepository
-    identities: SqlChatIdentities
-    inbound: SqlInboundEvents
+    identities: IdentityRepository
+    inbound: InboundRepository
     agents: SqlDeliveryAgents
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
