@@ -15,13 +15,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.bootstrap import Capdesk
 from bot.scheduling.crontab import cron_trigger, on_clock
 from bot.scheduling.leadership import Leadership, leadership_for
 from bot.server.readiness import BackendHealth
@@ -30,9 +29,12 @@ from workflows.alerts.digest import send_digests
 from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
-from workflows.delivery import Notifier, deliver_pending
+from workflows.delivery import Notifier, Platforms, deliver_pending
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ class Job:
 
 
 def standard_jobs(
-    app: Capdesk, notifier: Notifier, intervals: Intervals, backend: BackendHealth
+    app: Capdesk, notifier: Notifier | Platforms, intervals: Intervals, backend: BackendHealth
 ) -> list[Job]:
     """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`."""
 
@@ -83,7 +85,7 @@ def standard_jobs(
         deliver()
 
     def digests() -> None:
-        send_digests(app.uow, app.policy, now=app.clock.now())
+        send_digests(app.uow, app.policy, now=app.clock.now(), budget=app.digest_budget)
         deliver()
 
     def requests() -> None:
@@ -244,7 +246,7 @@ class CapdeskScheduler:
 def build_scheduler(
     app: Capdesk,
     *,
-    notifier: Notifier,
+    notifier: Notifier | Platforms,
     backend: BackendHealth | None = None,
     intervals: Intervals | None = None,
     leadership: Leadership | None = None,

@@ -10,7 +10,8 @@ from workflows.forms.model import Form
 
 
 async def open_form(surface: Surface, trigger_id: str, form: Form) -> None:
-    """Open the form's modal for the person whose request carried `trigger_id`."""
+    """Open the form's modal for the person whose request carried `trigger_id` (a form with
+    no fields is a modal that only tells)."""
     try:
         await surface.client.views_open(trigger_id=trigger_id, view=modal(form))
     except SlackApiError as exc:
