@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import Background, DomainThreads
-from bot.chat.adapter import ChatAdapter
+from bot.chat.adapter import ChatAdapter, Platform
 from bot.chat.desk import Core
 from bot.chat.routing import RoutingNotifier
 from bot.connectors.sandbox import (
@@ -37,9 +37,7 @@ from bot.presence import Presence
 from bot.scheduling import CapdeskScheduler, build_scheduler
 from bot.server.readiness import BackendHealth
 from bot.settings import Settings, load_settings
-from bot.slack.app import SlackAdapter, SlackSettings, build_slack, slack_outbound
-from bot.slack.limits import DIGEST as SLACK_DIGEST
-from bot.slack.people import PLATFORM as SLACK
+from bot.slack.app import SlackAdapter, SlackPlatform, build_slack
 from bot.slack.playground import Playground, open_playground
 from bot.slack.playground.launch import PlaygroundAdapter
 from bot.startup import StartupError, clock_for
@@ -87,8 +85,8 @@ class Capdesk:
     def digest_budget(self) -> DigestBudget:
         """What a digest must fit: every configured chat platform may show it. With none
         configured here, a running `capdesk serve` may deliver it anywhere capdesk speaks."""
-        platforms = configured_platforms(self.settings) or list(DIGEST_BUDGETS)
-        return DigestBudget.tightest(DIGEST_BUDGETS[p] for p in platforms)
+        platforms = configured_platforms(self.settings) or PLATFORMS
+        return DigestBudget.tightest(p.digest_budget for p in platforms)
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.policy.org.zone).date()
@@ -184,49 +182,25 @@ def open_engine(settings: Settings) -> Engine:
 
 # --------------------------------------------------------------------------- chat platforms
 
-DIGEST_BUDGETS = {SLACK: SLACK_DIGEST}
-"""What a digest may hold on each chat platform capdesk speaks."""
+PLATFORMS: tuple[Platform, ...] = (SlackPlatform(),)
+"""Every chat platform capdesk speaks, in the order messages try them."""
 
 
-def configured_platforms(settings: Settings) -> list[str]:
-    """The chat platforms whose credentials are set, in the order messages try them."""
-    return [SLACK] if settings.slack_bot_token is not None else []
+def configured_platforms(
+    settings: Settings, platforms: Sequence[Platform] = PLATFORMS
+) -> list[Platform]:
+    """The platforms the settings turn on, in order."""
+    return [p for p in platforms if p.configured(settings)]
 
 
-def slack_settings(settings: Settings) -> SlackSettings:
-    """How the Slack adapter reaches Slack, from `SLACK_*`; Slack must be configured."""
-    token, secret, app_token = (
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-    )
-    assert token is not None
-    return SlackSettings(
-        token=token.get_secret_value(),
-        api_url=settings.slack_api_url,
-        signing_secret=None if secret is None else secret.get_secret_value(),
-        app_token=None if app_token is None else app_token.get_secret_value(),
-    )
-
-
-def check_chat_settings(settings: Settings) -> None:
+def check_chat_settings(settings: Settings, platforms: Sequence[Platform] = PLATFORMS) -> None:
     """Refuse to start with a chat configuration that cannot work, naming the variable.
 
-    Teams settings stop start-up until this release has a Teams adapter, unless Slack is
-    configured too; then they are one warning.
+    Teams settings stop start-up until this release has a Teams adapter, unless another
+    platform is configured too; then they are one warning.
     """
-    token, secret, app_token = (
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-    )
-    if app_token is not None and token is None:
-        raise StartupError("SLACK_BOT_TOKEN: must be set for Socket Mode (SLACK_APP_TOKEN is set)")
-    if token is not None and app_token is None and not (secret and secret.get_secret_value()):
-        raise StartupError(
-            "SLACK_SIGNING_SECRET: must be set to verify Slack's requests in HTTP mode "
-            "(or set SLACK_APP_TOKEN to use Socket Mode)"
-        )
+    for platform in platforms:
+        platform.check(settings)
     teams = [
         name
         for name, wanted in (
@@ -235,7 +209,7 @@ def check_chat_settings(settings: Settings) -> None:
         )
         if wanted
     ]
-    if teams and token is None:
+    if teams and not configured_platforms(settings, platforms):
         raise StartupError(
             "this release has no Teams adapter, so capdesk cannot serve Teams: set "
             f"SLACK_BOT_TOKEN for Slack, or unset {' and '.join(teams)} for the playground "
@@ -268,10 +242,26 @@ class Chat:
 
     adapters: list[ChatAdapter]
     routing: RoutingNotifier | None
-    slack: SlackAdapter | None = None
     playground: Playground | None = None
-    label: str = ""
-    """Where the outbox delivers to, as one-off commands tell it: `Slack`, `the playground`."""
+
+    @property
+    def slack(self) -> SlackAdapter | None:
+        """The Slack adapter, when Slack is served (the playground's included)."""
+        found = [a.slack if isinstance(a, PlaygroundAdapter) else a for a in self.adapters]
+        return next((a for a in found if isinstance(a, SlackAdapter)), None)
+
+    @property
+    def label(self) -> str:
+        """Where the outbox delivers to, as one-off commands tell it: `Slack`, `the
+        playground`."""
+        if self.playground is not None:
+            return "the playground"
+        return " and ".join(a.notifier.name for a in self.adapters)
+
+    @property
+    def digest_budget(self) -> DigestBudget:
+        """What a digest must fit to be shown on every platform served."""
+        return DigestBudget.tightest(a.digest_budget for a in self.adapters)
 
 
 async def open_chat(
@@ -281,30 +271,26 @@ async def open_chat(
     core: Core,
     background: Background,
     settle: Callable[[], Awaitable[None]],
+    platforms: Sequence[Platform] = PLATFORMS,
 ) -> Chat:
-    """The adapters of every configured platform, built on the running loop. With no chat
-    credentials, the playground's workspace stands in for Slack (SPEC section 9)."""
-    metrics = core.metrics
-    playground = await open_playground(app, host=host, settle=settle)
-    adapters: list[ChatAdapter] = []
-    slack = None
-    label = ""
+    """The adapters of every configured platform, built on the running loop. With none
+    configured, the playground's workspace stands in for Slack (SPEC section 9)."""
+    adapters = [
+        p.adapter(app.settings, core, background=background)
+        for p in configured_platforms(app.settings, platforms)
+    ]
+    playground = None
+    if not adapters:
+        playground = await open_playground(app, host=host, settle=settle)
     if playground is not None:
         try:
-            slack = build_slack(playground.slack, core, background=background, metrics=metrics)
+            slack = build_slack(playground.slack, core, background=background)
         except BaseException:
             await playground.close()
             raise
         adapters.append(PlaygroundAdapter(playground, slack))
-        label = "the playground"
-    elif SLACK in configured_platforms(app.settings):
-        slack = build_slack(
-            slack_settings(app.settings), core, background=background, metrics=metrics
-        )
-        adapters.append(slack)
-        label = "Slack"
     routing = RoutingNotifier([a.notifier for a in adapters], app.uow) if adapters else None
-    return Chat(adapters, routing, slack=slack, playground=playground, label=label)
+    return Chat(adapters, routing, playground=playground)
 
 
 @dataclass
@@ -328,15 +314,20 @@ async def open_serving(
     scheduled: bool,
     wake_outbox: Callable[[], None],
     settle: Callable[[], Awaitable[None]],
+    platforms: Sequence[Platform] = PLATFORMS,
 ) -> Serving:
     """Build (not start) everything `capdesk serve` runs."""
     core = core_of(app, metrics=metrics, wake_outbox=wake_outbox)
-    chat = await open_chat(app, host=host, core=core, background=background, settle=settle)
+    chat = await open_chat(
+        app, host=host, core=core, background=background, settle=settle, platforms=platforms
+    )
     if chat.routing is None:
         return Serving(chat)
     scheduler = None
     if scheduled:
-        scheduler = build_scheduler(app, notifier=chat.routing, backend=backend)
+        scheduler = build_scheduler(
+            app, notifier=chat.routing, backend=backend, budget=chat.digest_budget
+        )
     return Serving(
         chat,
         pump=OutboxPump(app, chat.routing),
@@ -345,18 +336,18 @@ async def open_serving(
     )
 
 
-def deliver_through_chat(app: Capdesk) -> DeliveryReport:
+def deliver_through_chat(app: Capdesk, platforms: Sequence[Platform] = PLATFORMS) -> DeliveryReport:
     """One pass of the notifications outbox through every configured chat platform, on a loop
     of its own (`capdesk digest`, `alerts run`)."""
-    return asyncio.run(_deliver_through_chat(app))
+    return asyncio.run(_deliver_through_chat(app, platforms))
 
 
-async def _deliver_through_chat(app: Capdesk) -> DeliveryReport:
+async def _deliver_through_chat(app: Capdesk, platforms: Sequence[Platform]) -> DeliveryReport:
     core = core_of(app, metrics=Metrics())
     async with AsyncExitStack() as stack:
-        notifiers = []
-        if SLACK in configured_platforms(app.settings):
-            slack = slack_outbound(slack_settings(app.settings), core, metrics=core.metrics)
-            notifiers.append(await stack.enter_async_context(slack))
+        notifiers = [
+            await stack.enter_async_context(p.outbound(app.settings, core))
+            for p in configured_platforms(app.settings, platforms)
+        ]
         routing = RoutingNotifier(notifiers, app.uow)
         return await asyncio.to_thread(deliver_pending, app.uow, routing, app.clock)

@@ -1,18 +1,22 @@
-"""The seam every chat platform plugs into: one adapter per platform.
+"""The seam every chat platform plugs into: one `Platform` each, which builds its adapter.
 
 An adapter brings its routes (where the platform sends its requests), its notifier (how the
 outbox posts and updates its messages there), what a digest may hold there, and a start and
 a stop. Everything between is shared: its listeners call a `Desk`, its notifier finds people
 through a `Directory` and channels through the policy (`Addresses`), and the composition root
-puts a `RoutingNotifier` over every platform's notifier.
+puts a `RoutingNotifier` over every configured platform's notifier.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from aiohttp import web
 
+from bot.background import Background
+from bot.chat.desk import Core
+from bot.settings import Settings
 from workflows.alerts.digest import DigestBudget
 from workflows.delivery import Notifier
 from workflows.messages import Recipient
@@ -65,4 +69,38 @@ class ChatAdapter(Protocol):
 
     async def close(self) -> None:
         """Close the platform's connections, once the outbox is done with them."""
+        ...
+
+
+class Platform(Protocol):
+    """A chat platform capdesk can serve: when it is configured, and how its adapter (or,
+    for a one-off command, its notifier alone) is built from the settings."""
+
+    @property
+    def key(self) -> str:
+        """The platform's key, as its notifier's `platform`."""
+        ...
+
+    @property
+    def digest_budget(self) -> DigestBudget:
+        """What one digest may hold when this platform shows it."""
+        ...
+
+    def configured(self, settings: Settings) -> bool:
+        """Whether the settings turn this platform on."""
+        ...
+
+    def check(self, settings: Settings) -> None:
+        """Refuse a configuration of this platform that cannot work: StartupError naming
+        the variable."""
+        ...
+
+    def adapter(self, settings: Settings, core: Core, *, background: Background) -> ChatAdapter:
+        """The platform's adapter, built on the running event loop."""
+        ...
+
+    def outbound(
+        self, settings: Settings, core: Core
+    ) -> AbstractAsyncContextManager[PlatformNotifier]:
+        """The platform's notifier alone, open while the context is, on the running loop."""
         ...

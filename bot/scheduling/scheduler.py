@@ -25,7 +25,7 @@ from bot.scheduling.crontab import cron_trigger, on_clock
 from bot.scheduling.leadership import Leadership, leadership_for
 from bot.server.readiness import BackendHealth
 from workflows.admin import ConnectorError
-from workflows.alerts.digest import send_digests
+from workflows.alerts.digest import DigestBudget, send_digests
 from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
@@ -73,9 +73,14 @@ class Job:
 
 
 def standard_jobs(
-    app: Capdesk, notifier: Notifier | Platforms, intervals: Intervals, backend: BackendHealth
+    app: Capdesk,
+    notifier: Notifier | Platforms,
+    intervals: Intervals,
+    backend: BackendHealth,
+    budget: DigestBudget,
 ) -> list[Job]:
-    """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`."""
+    """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`, and
+    digests fit `budget`."""
 
     def deliver() -> None:
         deliver_pending(app.uow, notifier, app.clock)
@@ -85,7 +90,7 @@ def standard_jobs(
         deliver()
 
     def digests() -> None:
-        send_digests(app.uow, app.policy, now=app.clock.now(), budget=app.digest_budget)
+        send_digests(app.uow, app.policy, now=app.clock.now(), budget=budget)
         deliver()
 
     def requests() -> None:
@@ -250,12 +255,19 @@ def build_scheduler(
     backend: BackendHealth | None = None,
     intervals: Intervals | None = None,
     leadership: Leadership | None = None,
+    budget: DigestBudget | None = None,
 ) -> CapdeskScheduler:
-    """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`."""
+    """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`.
+
+    Digests fit `budget` (the platforms served), capdesk's own `digest_budget` by default."""
     intervals = intervals or Intervals()
     return CapdeskScheduler(
         jobs=standard_jobs(
-            app, notifier, intervals, backend or BackendHealth(app.settings, app.clock)
+            app,
+            notifier,
+            intervals,
+            backend or BackendHealth(app.settings, app.clock),
+            budget or app.digest_budget,
         ),
         leadership=leadership or leadership_for(app.engine),
         every=intervals.leadership,

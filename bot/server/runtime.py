@@ -11,12 +11,14 @@ import asyncio
 import gc
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from bot.background import Background
-from bot.bootstrap import Capdesk, Serving, check_chat_settings, open_serving
+from bot.bootstrap import PLATFORMS, Capdesk, Serving, check_chat_settings, open_serving
+from bot.chat.adapter import Platform
 from bot.metrics import Metrics
 from bot.outbox import OutboxPump
 from bot.scheduling import CapdeskScheduler
@@ -39,6 +41,8 @@ class Runtime:
     background: Background = field(default_factory=Background)
     scheduled: bool = True
     """Run the scheduled jobs (tests drive the domain's clock themselves and turn this off)."""
+    platforms: Sequence[Platform] = PLATFORMS
+    """The chat platforms this server may serve: those the settings turn on."""
     serving: Serving | None = None
     backend: BackendHealth = field(init=False)
     """The admin backend as the last sync found it, for `/readyz`."""
@@ -87,7 +91,7 @@ class Runtime:
 
         On a failure, what was started is stopped again before the error goes on.
         """
-        check_chat_settings(self.app.settings)
+        check_chat_settings(self.app.settings, self.platforms)
         sockets = listen(host, port, self.app.settings)
         try:
             await self._first_sync()
@@ -108,6 +112,7 @@ class Runtime:
             scheduled=self.scheduled,
             wake_outbox=self.wake_outbox,
             settle=self.settle,
+            platforms=self.platforms,
         )
         if serving.pump is not None:
             self._tasks.append(asyncio.create_task(serving.pump.run(), name="outbox pump"))

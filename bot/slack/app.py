@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
 from bot.charts import render_png
+from bot.chat.adapter import ChatAdapter, PlatformNotifier
 from bot.chat.addresses import Addresses
 from bot.chat.desk import Core, Desk
 from bot.chat.directory import Directory
 from bot.metrics import Metrics
+from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.inbound import BadBody, Signature, read_body
 from bot.slack.limits import DIGEST
@@ -32,6 +34,7 @@ from bot.slack.listeners import register
 from bot.slack.notifier import SlackNotifier
 from bot.slack.people import NAME, PLATFORM, SlackPeople
 from bot.slack.surface import Surface
+from bot.startup import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,61 @@ class SlackSettings:
     signing_secret: str | None = None
     app_token: str | None = None
     """Set: Socket Mode, over Slack's websocket; requests carry no signature to verify."""
+
+
+def slack_settings(settings: Settings) -> SlackSettings:
+    """How the adapter reaches Slack, from `SLACK_*`; Slack must be configured."""
+    token, secret, app_token = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    )
+    if token is None:
+        raise StartupError("SLACK_BOT_TOKEN: must be set for Slack")
+    return SlackSettings(
+        token=token.get_secret_value(),
+        api_url=settings.slack_api_url,
+        signing_secret=None if secret is None else secret.get_secret_value(),
+        app_token=None if app_token is None else app_token.get_secret_value(),
+    )
+
+
+class SlackPlatform:
+    """Slack, as the composition root builds it (`bot.chat.adapter.Platform`)."""
+
+    key = PLATFORM
+    digest_budget = DIGEST
+
+    def configured(self, settings: Settings) -> bool:
+        """Slack is on with `SLACK_BOT_TOKEN`."""
+        return settings.slack_bot_token is not None
+
+    def check(self, settings: Settings) -> None:
+        """Socket Mode needs the bot token too; HTTP mode needs the signing secret."""
+        token, secret, app_token = (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+        )
+        if app_token is not None and token is None:
+            raise StartupError(
+                "SLACK_BOT_TOKEN: must be set for Socket Mode (SLACK_APP_TOKEN is set)"
+            )
+        if token is not None and app_token is None and not (secret and secret.get_secret_value()):
+            raise StartupError(
+                "SLACK_SIGNING_SECRET: must be set to verify Slack's requests in HTTP mode "
+                "(or set SLACK_APP_TOKEN to use Socket Mode)"
+            )
+
+    def adapter(self, settings: Settings, core: Core, *, background: Background) -> ChatAdapter:
+        """Slack over HTTP or Socket Mode, as the settings say."""
+        return build_slack(slack_settings(settings), core, background=background)
+
+    def outbound(
+        self, settings: Settings, core: Core
+    ) -> AbstractAsyncContextManager[PlatformNotifier]:
+        """Slack's notifier alone, for a one-off delivery."""
+        return slack_outbound(slack_settings(settings), core)
 
 
 @dataclass
@@ -127,11 +185,10 @@ def _kind(body: dict[str, object], status: int) -> str:
     return kind if kind in _KINDS else "other"
 
 
-def build_slack(
-    slack: SlackSettings, core: Core, *, background: Background, metrics: Metrics
-) -> SlackAdapter:
+def build_slack(slack: SlackSettings, core: Core, *, background: Background) -> SlackAdapter:
     """Wire Bolt, the Web API client, the directory and the notifier around capdesk's desk,
     on the running event loop."""
+    metrics = core.metrics
     client = web_client(token=slack.token, base_url=slack.api_url, session=ClientSession())
     directory = _directory(client, core)
     surface = Surface(
@@ -161,13 +218,11 @@ def build_slack(
 
 
 @asynccontextmanager
-async def slack_outbound(
-    slack: SlackSettings, core: Core, *, metrics: Metrics
-) -> AsyncIterator[SlackNotifier]:
+async def slack_outbound(slack: SlackSettings, core: Core) -> AsyncIterator[SlackNotifier]:
     """Slack's notifier alone, for a one-off delivery from the CLI, on the running loop."""
     async with ClientSession() as session:
         client = web_client(token=slack.token, base_url=slack.api_url, session=session)
-        yield _notifier(client, _directory(client, core), core, metrics)
+        yield _notifier(client, _directory(client, core), core, core.metrics)
 
 
 def _directory(client: AsyncWebClient, core: Core) -> Directory:
