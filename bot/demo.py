@@ -70,14 +70,8 @@ class Demo:
     def types(self, email: str, text: str) -> None:
         self.console.print(f"[bold]{self.name(email)}[/bold] types [cyan]/capdesk {text}[/cyan]")
         try:
-            # The terminal shows no forms: what a form would ask for is refused instead.
             reply = run_command(
-                self.app.uow,
-                self.app.policy,
-                email=email,
-                text=text,
-                now=self.clock.now(),
-                forms=False,
+                self.app.uow, self.app.policy, email=email, text=text, now=self.clock.now()
             )
         except Refusal as refusal:
             reply = Message(kind="refusal", title="That didn't work", text=str(refusal))

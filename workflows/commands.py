@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, overload
 
 from workflows.forms.model import Reply
 from workflows.forms.request import request_form, values_from_draft
@@ -23,6 +22,7 @@ from workflows.requests.deciding import cancel
 from workflows.requests.grammar import (
     HELP,
     Cancel,
+    Command,
     Help,
     ListRequests,
     RequestDraft,
@@ -36,57 +36,50 @@ FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPG
 """Commands that are only a word open the form for that kind of request."""
 
 
-@overload
-def run_command(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    email: str,
-    text: str,
-    now: datetime,
-    forms: Literal[False],
-) -> Message: ...
-
-
-@overload
-def run_command(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    email: str,
-    text: str,
-    now: datetime,
-    forms: bool = True,
-) -> Reply: ...
-
-
-def run_command(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    email: str,
-    text: str,
-    now: datetime,
-    forms: bool = True,
+def answer_command(
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, *, email: str, text: str, now: datetime
 ) -> Reply:
-    """Run one command; raises Refusal (a sentence for the person) when it cannot be done.
+    """Run one command on a surface that shows forms: a bare `raise` or `upgrade`, or a
+    request without a reason, answers with the request form, filled in with what was typed.
 
-    With `forms` (a surface that shows forms), a bare `raise` or `upgrade`, or a request
-    without a reason, answers with the request form, filled in with what was typed; without,
-    such a request is refused for what it lacks.
+    Raises Refusal (a sentence for the person) when it cannot be done.
     """
     bare = FORM_WORDS.get(text.strip().lower())
-    if forms and bare is not None:
+    if bare is not None:
         return request_form(bare, policy, member=_member(uow_factory, email))
-    command = parse_command(
-        text, now=now, zone=policy.org.zone, longest_days=policy.requests.max_duration_days
-    )
-    if forms and isinstance(command, RequestDraft) and not command.reason.strip():
+    command = _parse(text, policy, now)
+    if isinstance(command, RequestDraft) and not command.reason.strip():
         member = _member(uow_factory, email)
         values = values_from_draft(
             command, cap_cents=member.cap_cents if member else 0, zone=policy.org.zone
         )
         return request_form(command.kind, policy, member=member, values=values)
+    return _run(uow_factory, policy, email=email, command=command, now=now)
+
+
+def run_command(
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, *, email: str, text: str, now: datetime
+) -> Message:
+    """Run one command on a surface without forms (the terminal): what a form would ask for
+    is refused instead. Raises Refusal (a sentence for the person) when it cannot be done."""
+    command = _parse(text, policy, now)
+    return _run(uow_factory, policy, email=email, command=command, now=now)
+
+
+def _parse(text: str, policy: Policy, now: datetime) -> Command:
+    return parse_command(
+        text, now=now, zone=policy.org.zone, longest_days=policy.requests.max_duration_days
+    )
+
+
+def _run(
+    uow_factory: Callable[[], UnitOfWork],
+    policy: Policy,
+    *,
+    email: str,
+    command: Command,
+    now: datetime,
+) -> Message:
     if isinstance(command, Help):
         return Message(kind="help", title="capdesk commands", text=HELP)
     if isinstance(command, Status):
@@ -96,18 +89,7 @@ def run_command(
     if isinstance(command, Cancel):
         done = cancel(uow_factory(), policy, request_id=command.request_id, actor=email, now=now)
         return Message(kind="cancelled", title=f"Request {done.ref} cancelled", text=what(done))
-    return _ask(uow_factory, policy, email=email, draft=command, now=now)
-
-
-def _ask(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    email: str,
-    draft: RequestDraft,
-    now: datetime,
-) -> Message:
-    request = submit_request(uow_factory(), policy, requester=email, draft=draft, now=now)
+    request = submit_request(uow_factory(), policy, requester=email, draft=command, now=now)
     return request_ack(request, policy.org.zone, now=now)
 
 

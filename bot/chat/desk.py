@@ -19,10 +19,10 @@ from bot.chat.replies import FAILED, refusal, unknown_person
 from bot.metrics import Metrics
 from workflows.clicks import Click
 from workflows.clock import Clock
-from workflows.commands import run_command
+from workflows.commands import answer_command
 from workflows.errors import Refusal
 from workflows.forms.flows import answer_click, on_form, submit_form
-from workflows.forms.model import FormId, Reply, Submitted
+from workflows.forms.model import FormId, Reply, Submission, Submitted
 from workflows.forms.request import request_form
 from workflows.home import home_of
 from workflows.messages import Message, Verb
@@ -78,7 +78,7 @@ class Desk:
         core = self._core
         try:
             reply = await core.run(
-                run_command, core.uow, core.policy, email=email, text=text, now=core.clock.now()
+                answer_command, core.uow, core.policy, email=email, text=text, now=core.clock.now()
             )
         except Refusal as exc:
             return refusal(str(exc))
@@ -111,16 +111,10 @@ class Desk:
         try:
             if email is None:
                 raise Refusal(self.unknown.text)
-            done = await core.run(
-                submit_form,
-                core.uow,
-                core.policy,
-                actor=email,
-                form_id=form_id,
-                context=context,
-                values=values,
-                now=core.clock.now(),
+            submission = Submission(
+                actor=email, form_id=form_id, context=context, values=values, now=core.clock.now()
             )
+            done = await core.run(submit_form, core.uow, core.policy, submission)
         except Refusal as exc:
             raise on_form(exc, form_id, context) from exc
         if form_id is FormId.DENY:

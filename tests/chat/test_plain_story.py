@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.bootstrap import bootstrap, deliver_through_chat
+from bot.bootstrap import Capdesk, bootstrap, deliver_through_chat
 from bot.server.runtime import Runtime
 from bot.settings import load_settings
 from tests.chat.plain import Adapter, Plain, PlainPlatform
@@ -62,14 +62,22 @@ class Story:
             return set(connection.execute(text("SELECT platform FROM notification")).scalars())
 
 
-@pytest.fixture
-async def story(tmp_path: Path) -> AsyncIterator[Story]:
-    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'capdesk.db'}"})
+async def capdesk(folder: Path) -> tuple[Capdesk, PlainPlatform, PlainPlatform]:
+    """capdesk on the sandbox org, synced, and the two platforms its people are on."""
+    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{folder / 'capdesk.db'}"})
     app = bootstrap(settings, clock=ManualClock(NOW), builtin_policy_only=True)
     app = dataclasses.replace(app, policy=by_direct_message(app.policy))
     await asyncio.to_thread(app.ensure_synced)
-    plain = PlainPlatform("plain", "Plain", {TOM, LEA, ANA})
-    other = PlainPlatform("other", "Other", {SAM})
+    return (
+        app,
+        PlainPlatform("plain", "Plain", {TOM, LEA, ANA}),
+        PlainPlatform("other", "Other", {SAM}),
+    )
+
+
+@pytest.fixture
+async def story(tmp_path: Path) -> AsyncIterator[Story]:
+    app, plain, other = await capdesk(tmp_path)
     runtime = Runtime(app, platforms=[plain, other])
     await runtime.start(host="127.0.0.1", port=0)
     try:
@@ -167,12 +175,7 @@ def test_the_platform_is_only_a_renderer_and_a_transport_and_imports_no_slack() 
 
 
 async def test_a_one_off_command_delivers_through_the_same_platforms(tmp_path: Path) -> None:
-    settings = load_settings({"CAPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'capdesk.db'}"})
-    app = bootstrap(settings, clock=ManualClock(NOW), builtin_policy_only=True)
-    app = dataclasses.replace(app, policy=by_direct_message(app.policy))
-    await asyncio.to_thread(app.ensure_synced)
-    plain = PlainPlatform("plain", "Plain", {TOM, LEA, ANA})
-    other = PlainPlatform("other", "Other", {SAM})
+    app, plain, other = await capdesk(tmp_path)
     await asyncio.to_thread(
         run_command, app.uow, app.policy, email=TOM, text="raise 150 for 14d prep", now=NOW
     )

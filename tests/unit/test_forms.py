@@ -10,10 +10,10 @@ import pytest
 
 from tests.fakes import ALICE, ANA, BOB, DANA, SAM, World
 from workflows.clicks import Click
-from workflows.commands import run_command
+from workflows.commands import answer_command, run_command
 from workflows.errors import Refusal
 from workflows.forms.flows import FORM_VERBS, answer_click, on_form, submit_form
-from workflows.forms.model import FieldKind, FieldName, Form, FormId, told
+from workflows.forms.model import FieldKind, FieldName, Form, FormId, Submission, told
 from workflows.messages import Message, Verb
 from workflows.model import RequestStatus
 from workflows.requests.validation import REASON_MAX, REASON_MIN
@@ -38,20 +38,15 @@ def form_of(reply: Form | Message) -> Form:
 
 
 def typed(world: World, actor: str, text: str) -> Form | Message:
-    return run_command(world.uow.factory, world.policy, email=actor, text=text, now=world.now)
+    return answer_command(world.uow.factory, world.policy, email=actor, text=text, now=world.now)
 
 
 def submitted(world: World, actor: str, form: Form, **values: str) -> Message:
     assert form.form_id is not None
-    done = submit_form(
-        world.uow.factory,
-        world.policy,
-        actor=actor,
-        form_id=form.form_id,
-        context=form.context,
-        values=values,
-        now=world.now,
+    submission = Submission(
+        actor=actor, form_id=form.form_id, context=form.context, values=values, now=world.now
     )
+    done = submit_form(world.uow.factory, world.policy, submission)
     return done.message
 
 
@@ -94,12 +89,7 @@ def test_a_request_without_a_reason_opens_the_form_with_what_was_typed(world: Wo
 def test_without_forms_a_request_without_a_reason_is_refused(world: World) -> None:
     with pytest.raises(Refusal, match="give a reason"):
         run_command(
-            world.uow.factory,
-            world.policy,
-            email=ALICE,
-            text="raise 40 for 7d",
-            now=world.now,
-            forms=False,
+            world.uow.factory, world.policy, email=ALICE, text="raise 40 for 7d", now=world.now
         )
 
 
@@ -207,17 +197,13 @@ def test_a_refusal_shows_next_to_a_field_the_form_has(world: World) -> None:
 
 
 def test_a_form_capdesk_did_not_write_is_refused_at_its_reason(world: World) -> None:
+    values = {"amount": "150", "reason": "release prep"}
     for context in ("{broken", '{"kind": "platinum"}', "[1]", "null"):
+        submission = Submission(
+            actor=ALICE, form_id=FormId.REQUEST, context=context, values=values, now=world.now
+        )
         with pytest.raises(Refusal, match="not one capdesk made") as refused:
-            submit_form(
-                world.uow.factory,
-                world.policy,
-                actor=ALICE,
-                form_id=FormId.REQUEST,
-                context=context,
-                values={"amount": "150", "reason": "release prep"},
-                now=world.now,
-            )
+            submit_form(world.uow.factory, world.policy, submission)
         assert refused.value.field is FieldName.REASON
     assert world.uow.all_requests() == []
 

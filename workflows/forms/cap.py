@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from workflows.alerts.forecast import NOT_YET
 from workflows.alerts.forms import CapForm, raise_cap, raise_cap_form
-from workflows.forms.model import FieldKind, FieldName, Form, FormField, FormId, Submitted
+from workflows.forms.model import (
+    FieldKind,
+    FieldName,
+    Form,
+    FormField,
+    FormId,
+    Submission,
+    Submitted,
+)
 from workflows.forms.request import dollars
 from workflows.money import format_usd
 from workflows.policy import Policy
@@ -55,21 +63,15 @@ def form_of(standing: CapForm) -> Form:
 
 
 def submit_cap_form(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    actor: str,
-    context: str,
-    values: Mapping[str, str],
-    now: datetime,
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, submission: Submission
 ) -> Submitted:
     """Queue the new cap; the form shows that it is on its way (nothing else tells the actor)."""
     done = raise_cap(
         uow_factory(),
         policy,
-        actor=actor,
-        email=context,
-        new_cap=values.get(FieldName.AMOUNT, ""),
-        now=now,
+        actor=submission.actor,
+        email=submission.context,
+        new_cap=submission.value(FieldName.AMOUNT),
+        now=submission.now,
     )
     return Submitted(message=done)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable
 
 from workflows.clicks import Click, press
 from workflows.errors import Refusal
-from workflows.forms.model import FieldKind, FieldName, Form, FormField, FormId, Submitted
+from workflows.forms.model import (
+    FieldKind,
+    FieldName,
+    Form,
+    FormField,
+    FormId,
+    Submission,
+    Submitted,
+)
 from workflows.messages import Verb
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
@@ -47,18 +54,18 @@ def deny_form(
 
 
 def submit_deny_form(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    actor: str,
-    context: str,
-    values: Mapping[str, str],
-    now: datetime,
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, submission: Submission
 ) -> Submitted:
     """Deny the request with the reason given; a request decided meanwhile is a Refusal."""
-    note = values.get(FieldName.REASON, "")
+    note = submission.value(FieldName.REASON)
     if len(note.strip()) < REASON_MIN:
         raise Refusal(SAY_WHY, field=FieldName.REASON)
-    click = Click(actor=actor, verb=Verb.DENY, value=context, now=now, note=note)
+    click = Click(
+        actor=submission.actor,
+        verb=Verb.DENY,
+        value=submission.context,
+        now=submission.now,
+        note=note,
+    )
     # Every copy of the approval card says who denied it.
     return Submitted(message=press(uow_factory, policy, click), elsewhere=True)

@@ -8,16 +8,21 @@ Refusal whose `field` is one of that form's fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable
 
 from workflows.alerts.forms import suggested_request
 from workflows.clicks import Click, button_value, id_of, press
 from workflows.errors import Refusal
 from workflows.forms.cap import cap_form, submit_cap_form
 from workflows.forms.deny import deny_form, submit_deny_form
-from workflows.forms.model import FieldName, FormId, Reply, Submitted, field_at_fault
+from workflows.forms.model import (
+    FieldName,
+    FormId,
+    Reply,
+    Submission,
+    Submitted,
+    field_at_fault,
+)
 from workflows.forms.request import (
     extension_form,
     fields_of,
@@ -65,20 +70,7 @@ def _request_more(uow_factory: Callable[[], UnitOfWork], policy: Policy, click: 
     return request_form(kind, policy, member=member, values=values)
 
 
-class _Submit(Protocol):
-    def __call__(
-        self,
-        uow_factory: Callable[[], UnitOfWork],
-        policy: Policy,
-        *,
-        actor: str,
-        context: str,
-        values: Mapping[str, str],
-        now: datetime,
-    ) -> Submitted: ...
-
-
-_SUBMITS: dict[FormId, _Submit] = {
+_SUBMITS: dict[FormId, Callable[[Callable[[], UnitOfWork], Policy, Submission], Submitted]] = {
     FormId.REQUEST: submit_request_form,
     FormId.DENY: submit_deny_form,
     FormId.RAISE_CAP: submit_cap_form,
@@ -87,22 +79,13 @@ _FIELDS = {FormId.DENY: (FieldName.REASON,), FormId.RAISE_CAP: (FieldName.AMOUNT
 
 
 def submit_form(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    actor: str,
-    form_id: FormId,
-    context: str,
-    values: Mapping[str, str],
-    now: datetime,
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, submission: Submission
 ) -> Submitted:
     """Do what the submitted form asks; raises Refusal naming one of the form's fields."""
     try:
-        return _SUBMITS[form_id](
-            uow_factory, policy, actor=actor, context=context, values=values, now=now
-        )
+        return _SUBMITS[submission.form_id](uow_factory, policy, submission)
     except Refusal as exc:
-        raise on_form(exc, form_id, context) from exc
+        raise on_form(exc, submission.form_id, submission.context) from exc
 
 
 def on_form(refusal: Refusal, form_id: FormId, context: str) -> Refusal:

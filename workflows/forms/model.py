@@ -8,7 +8,9 @@ name. `Form.context` is opaque to the platforms: it travels with the form (Slack
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -121,6 +123,22 @@ def told(title: str, text: str) -> Form:
     """A form that only tells something: what a click answers when a form cannot be opened
     (the top seat tier already), or what a submission did."""
     return Form(form_id=None, title=title, close="Close", intro=text)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A filled-in form as a platform hands it back: who sent it, which form, the context it
+    carried, and what was typed, by field name."""
+
+    actor: str
+    form_id: FormId
+    context: str
+    values: Mapping[str, str]
+    now: datetime
+
+    def value(self, name: FieldName) -> str:
+        """What was typed into a field; empty for one left blank or missing."""
+        return self.values.get(name.value, "")
 
 
 class Submitted(_Frozen):

@@ -4,8 +4,8 @@ person typed or what an alert suggests, and submitted as a request."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from workflows.forms.model import (
     Form,
     FormField,
     FormId,
+    Submission,
     Submitted,
     told,
 )
@@ -132,24 +133,21 @@ def fields_of(context: str) -> tuple[FieldName, ...]:
 
 
 def submit_request_form(
-    uow_factory: Callable[[], UnitOfWork],
-    policy: Policy,
-    *,
-    actor: str,
-    context: str,
-    values: Mapping[str, str],
-    now: datetime,
+    uow_factory: Callable[[], UnitOfWork], policy: Policy, submission: Submission
 ) -> Submitted:
-    """Send the request the form describes, from `actor`; Refusal naming the field at fault."""
+    """Send the request the form describes; Refusal naming the field at fault."""
     form = RequestForm(
-        kind=kind_of(context),
-        amount=values.get(FieldName.AMOUNT, ""),
-        tier=values.get(FieldName.TIER, ""),
-        until=values.get(FieldName.UNTIL, ""),
-        reason=values.get(FieldName.REASON, ""),
+        kind=kind_of(submission.context),
+        amount=submission.value(FieldName.AMOUNT),
+        tier=submission.value(FieldName.TIER),
+        until=submission.value(FieldName.UNTIL),
+        reason=submission.value(FieldName.REASON),
     )
     draft = draft_from_form(form, zone=policy.org.zone)
-    request = submit_request(uow_factory(), policy, requester=actor, draft=draft, now=now)
+    now = submission.now
+    request = submit_request(
+        uow_factory(), policy, requester=submission.actor, draft=draft, now=now
+    )
     # The requester hears where it stands in a direct message of its own.
     return Submitted(message=request_ack(request, policy.org.zone, now=now), elsewhere=True)
 
