@@ -9,7 +9,6 @@ outbox, which the desk wakes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -29,8 +28,6 @@ from workflows.messages import Message, Verb
 from workflows.model import Member, RequestKind
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ class RoutingNotifier:
     def platforms_for(self, recipient: Recipient, *, holding: Collection[str]) -> Sequence[str]:
         """Where a message to `recipient` goes (see the module docstring); DeliveryError,
         not worth retrying, when no platform reaches them."""
+        if len(self._notifiers) == 1:
+            # Nothing to choose: the platform's own delivery says why it cannot, if it cannot.
+            return list(self._notifiers)
         if recipient.kind == "channel":
             found = [p for p, n in self._notifiers.items() if n.reaches(recipient)]
         else:

@@ -232,3 +232,10 @@ def test_the_policy_names_a_channel_per_platform() -> None:
     assert policy.channel_ref("group:embedded", "slack") is None
     assert policy.channel_ref("group:unknown", "slack") is None
     assert policy.channel_ref("admin", "slack") is None
+
+
+def test_with_one_platform_everything_goes_to_it_and_it_says_why_it_cannot() -> None:
+    world = World()
+    only = RoutingNotifier([Platform("slack", ALICE)], world.uow.factory)
+    assert only.platforms_for(Recipient.member(DANA), holding=()) == ["slack"]
+    assert only.platforms_for(Recipient.channel("group:x"), holding=()) == ["slack"]

@@ -13,7 +13,15 @@ from workflows.clicks import Click
 from workflows.commands import answer_command, run_command
 from workflows.errors import Refusal
 from workflows.forms.flows import FORM_VERBS, answer_click, on_form, submit_form
-from workflows.forms.model import FieldKind, FieldName, Form, FormId, Submission, told
+from workflows.forms.model import (
+    FieldKind,
+    FieldName,
+    Form,
+    FormId,
+    Submission,
+    field_at_fault,
+    told,
+)
 from workflows.messages import Message, Verb
 from workflows.model import RequestStatus
 from workflows.requests.validation import REASON_MAX, REASON_MIN
@@ -184,9 +192,12 @@ def test_a_request_form_is_submitted_as_a_request(world: World) -> None:
 
 def test_a_refusal_shows_next_to_a_field_the_form_has(world: World) -> None:
     seat = form_of(typed(world, ALICE, "upgrade"))
-    assert seat.field_for(FieldName.AMOUNT) is FieldName.REASON
-    assert seat.field_for(None) is FieldName.REASON
-    assert seat.field_for(FieldName.TIER) is FieldName.TIER
+    names = [f.name for f in seat.fields]
+    assert field_at_fault(FieldName.AMOUNT, names) is FieldName.REASON
+    assert field_at_fault(None, names) is FieldName.REASON
+    assert field_at_fault(FieldName.TIER, names) is FieldName.TIER
+    assert field_at_fault(FieldName.TIER, [FieldName.AMOUNT]) is FieldName.AMOUNT
+    assert field_at_fault(FieldName.TIER, []) is None
     with pytest.raises(Refusal) as refused:
         submitted(world, ALICE, seat, tier="premium", until="someday", reason="profiling")
     assert refused.value.field is FieldName.UNTIL

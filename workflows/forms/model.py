@@ -103,10 +103,6 @@ class Form(_Frozen):
             raise ValueError("a form with fields needs a form_id, to know what its submission does")
         return self
 
-    def field_for(self, field: FieldName | None) -> FieldName | None:
-        """Where a refusal naming `field` shows on this form (see `field_at_fault`)."""
-        return field_at_fault(field, [f.name for f in self.fields])
-
 
 def field_at_fault(field: FieldName | None, names: Sequence[FieldName]) -> FieldName | None:
     """The field of a form with fields `names` that a refusal naming `field` is shown next
@@ -120,8 +116,8 @@ def field_at_fault(field: FieldName | None, names: Sequence[FieldName]) -> Field
 
 
 def told(title: str, text: str) -> Form:
-    """A form that only tells something: what a click answers when a form cannot be opened
-    (the top seat tier already), or what a submission did."""
+    """A form that only tells something: what opens instead of a form that has nothing to
+    ask (the top seat tier already), or where a platform can only show a form."""
     return Form(form_id=None, title=title, close="Close", intro=text)
 
 
