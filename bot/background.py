@@ -61,3 +61,15 @@ class DomainThreads:
     async def __call__(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._slots:
             return await asyncio.to_thread(work, *args, **kwargs)
+
+
+class OnLoop:
+    """Runs coroutines on the event loop that owns a platform's async client, from the worker
+    threads the outbox is delivered in, waiting for each (at most `timeout` seconds)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, timeout: float = 120) -> None:
+        self._loop = loop
+        self._timeout = timeout
+
+    def __call__(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=self._timeout)

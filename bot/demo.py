@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from bot.bootstrap import Capdesk, bootstrap
-from bot.console.notifier import ConsoleNotifier
+from bot.console.notifier import CONSOLE, ConsoleNotifier
 from bot.console.render import render_delivery
 from bot.settings import load_settings
 from workflows.alerts.digest import send_digests
@@ -27,7 +27,7 @@ from workflows.alerts.texts import HEADINGS
 from workflows.applying.grants import expire_grants, warn_ending_grants
 from workflows.clock import ManualClock
 from workflows.commands import run_command
-from workflows.delivery import deliver_pending
+from workflows.delivery import OnePlatform, deliver_pending
 from workflows.errors import Refusal
 from workflows.messages import ADMIN_CHANNEL, Message, Outgoing, Recipient
 from workflows.model import Request, Verdict
@@ -59,7 +59,7 @@ class Demo:
         self.console.print(f"[dim]{text}[/dim]")
 
     def deliver(self) -> None:
-        deliver_pending(self.app.uow, self.notifier, self.clock)
+        deliver_pending(self.app.uow, OnePlatform(self.notifier, name=CONSOLE), self.clock)
 
     def only_you(self, email: str, message: Message) -> None:
         """A reply only the person who typed sees (ephemeral)."""
@@ -120,9 +120,15 @@ class Demo:
             + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
             + "."
         )
-        send_digests(self.app.uow, self.app.policy, now=now, only={ADMIN_CHANNEL})
+        send_digests(
+            self.app.uow,
+            self.app.policy,
+            now=now,
+            budget=self.app.digest_budget,
+            only={ADMIN_CHANNEL},
+        )
         view = _ChannelsOnly(self.notifier)
-        deliver_pending(self.app.uow, view, self.clock)
+        deliver_pending(self.app.uow, OnePlatform(view, name=CONSOLE), self.clock)
         self.narrate(
             f"Also sent {sum(view.direct.values())} direct message(s) to members: "
             + ", ".join(f"{count} {kind}" for kind, count in sorted(view.direct.items()))

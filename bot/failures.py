@@ -7,11 +7,14 @@ here is a bug, and the boundary says so.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import StartupError, one_line
 from bot.connectors.select import backend_variables
 from bot.settings import Settings, SettingsError
+from bot.startup import StartupError
+from store.migrate import SchemaOutOfDate
 from workflows.admin import ConnectorError
 from workflows.policy import PolicyError
 
@@ -38,3 +41,22 @@ def backend_failure(exc: ConnectorError, settings: Settings | None) -> str:
     if settings is None:
         return str(exc)
     return f"{exc} {settings.mention(*backend_variables(settings))}"
+
+
+def database_failure(exc: Exception, settings: Settings) -> str:
+    """`cannot open the database: unable to open database file (CAPDESK_DATABASE_URL=…)`."""
+    cause = (
+        str(exc)
+        if isinstance(exc, SchemaOutOfDate)
+        else f"cannot open the database: {one_line(exc)}"
+    )
+    return f"{cause} {settings.mention('CAPDESK_DATABASE_URL')}"
+
+
+def one_line(exc: Exception) -> str:
+    """The driver's own message of a database error, without SQLAlchemy's links, SQL and the
+    `(sqlite3.OperationalError)` in front."""
+    return _DRIVER_CLASS.sub("", str(exc).strip().splitlines()[0])
+
+
+_DRIVER_CLASS = re.compile(r"^\([\w.]+\) ")

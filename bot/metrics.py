@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from store.uow import SqlUnitOfWork
 from workflows.model import OperationStatus
+from workflows.ports import UnitOfWork
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -17,7 +17,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class _OutboxDepth(Collector):
     """Read at scrape time, so every replica reports the shared outboxes' true depth."""
 
-    def __init__(self, uow: Callable[[], SqlUnitOfWork]) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
         self._uow = uow
 
     def collect(self) -> Iterable[Metric]:
@@ -49,7 +49,7 @@ class Metrics:
 
     def __init__(
         self,
-        uow: Callable[[], SqlUnitOfWork] | None = None,
+        uow: Callable[[], UnitOfWork] | None = None,
         *,
         backlog: Callable[[], int] | None = None,
     ) -> None:

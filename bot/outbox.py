@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from bot.bootstrap import Capdesk
-from workflows.delivery import Notifier, deliver_pending
+from workflows.delivery import Notifier, Platforms, deliver_pending
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +21,7 @@ log = logging.getLogger(__name__)
 class OutboxPump:
     """Applies due operations and delivers due notifications, off the event loop."""
 
-    def __init__(self, app: Capdesk, notifier: Notifier) -> None:
+    def __init__(self, app: Capdesk, notifier: Notifier | Platforms) -> None:
         self._app = app
         self._notifier = notifier
         self._wake = asyncio.Event()

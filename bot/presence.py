@@ -14,8 +14,11 @@ import asyncio
 import logging
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.bootstrap import Capdesk
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
+
 
 log = logging.getLogger(__name__)
 

@@ -73,6 +73,11 @@ class ChatIdentityRow(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     platform: str = Field(max_length=16)
     external_id: str = Field(max_length=200)
+    conversation: str | None = Field(default=None, sa_type=Text)
+    """The platform's reference to the member's conversation with the bot (a Teams
+    conversation reference, as JSON), for platforms that need one to write first."""
+    seen_at: datetime | None = _utc(nullable=True)
+    """When the member last used capdesk on this platform: messages go where they are."""
 
 
 class InboundEventRow(SQLModel, table=True):
@@ -333,6 +338,10 @@ class NotificationRow(SQLModel, table=True):
     delivered_at: datetime | None = _utc(nullable=True)
     ref: str | None = Field(default=None, max_length=400)
     last_error: str | None = Field(default=None, sa_type=Text)
+    platform: str | None = Field(default=None, max_length=16)
+    """The chat platform it goes to, picked at delivery; `ref` is that platform's."""
+    origin_id: int | None = None
+    """The message this row is a copy of, for another platform (a channel on two)."""
 
 
 class AlertFiringRow(SQLModel, table=True):

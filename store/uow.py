@@ -27,6 +27,8 @@ from workflows.ports import (
     DelegationRepository,
     GrantRepository,
     GroupRepository,
+    IdentityRepository,
+    InboundRepository,
     MemberRepository,
     NotificationRepository,
     OperationRepository,
@@ -58,8 +60,8 @@ class SqlUnitOfWork:
     delegations: DelegationRepository
     pool: SeatPoolRepository
     reports: ReportRepository
-    identities: SqlChatIdentities
-    inbound: SqlInboundEvents
+    identities: IdentityRepository
+    inbound: InboundRepository
     agents: SqlDeliveryAgents
 
     def __init__(self, factory: sessionmaker[Session]) -> None:

@@ -77,6 +77,8 @@ from workflows.ports import (
     GrantRepository,
     GroupRecord,
     GroupRepository,
+    IdentityRepository,
+    InboundRepository,
     MemberRepository,
     NotificationRepository,
     OperationRepository,
@@ -117,6 +119,19 @@ class FakeNotification:
     ref: str | None = None
     delivered_at: datetime | None = None
     last_error: str | None = None
+    platform: str | None = None
+    origin_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FakeIdentity:
+    """A member's account on a chat platform."""
+
+    email: str
+    conversation: str | None = None
+    seen_at: datetime | None = None
+    linked: int = 0
+    """Which link this was, in order, for the ones never seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +216,8 @@ class _State:
     unmatched: dict[tuple[str, date, str], FakeUnmatched] = field(default_factory=dict)
     questions: dict[int, UseCaseQuestion] = field(default_factory=dict)
     delegations: dict[int, Delegation] = field(default_factory=dict)
+    identities: dict[tuple[str, str], FakeIdentity] = field(default_factory=dict)
+    inbound: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(**{f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)})
@@ -771,8 +788,29 @@ class FakeNotifications(_Repo):
         for n in due:
             taken = replace(n, status=_SENDING, lease_until=lease_until, attempts=n.attempts + 1)
             state.notifications[n.id] = taken
-            claimed.append(PendingDelivery(taken.id, taken.outgoing, taken.attempts))
+            claimed.append(_pending(taken))
         return claimed
+
+    def route(
+        self, notification_id: int, platforms: Sequence[str], *, lease_until: datetime
+    ) -> Sequence[PendingDelivery]:
+        state = self._w
+        first, *others = platforms
+        routed = replace(state.notifications[notification_id], platform=first)
+        state.notifications[notification_id] = routed
+        legs = [routed]
+        for platform in others:
+            copy = replace(
+                routed,
+                id=state.next_id("notification"),
+                status=_SENDING,
+                lease_until=lease_until,
+                platform=platform,
+                origin_id=notification_id,
+            )
+            state.notifications[copy.id] = copy
+            legs.append(copy)
+        return [_pending(leg) for leg in legs]
 
     def _update(self, notification_id: int, **values: Any) -> None:
         state = self._w
@@ -791,27 +829,129 @@ class FakeNotifications(_Repo):
         self._update(notification_id, status=_DROPPED, last_error=error)
 
     def newer_in_thread(self, notification_id: int) -> bool:
-        this = self._s.notifications[notification_id].outgoing
+        row = self._s.notifications[notification_id]
+        this = row.outgoing
         return this.thread_key is not None and any(
-            n.id > notification_id
+            _version(n) > _version(row)
             and n.outgoing.thread_key == this.thread_key
             and n.outgoing.recipient == this.recipient
             for n in self._s.notifications.values()
         )
 
-    def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
-        for item in reversed(self.all()):
+    def refs_of(self, recipient: Recipient, thread_key: str) -> dict[str, str]:
+        refs: dict[str, str] = {}
+        for item in sorted(self.all(), key=lambda n: (_version(n), n.id)):
             out = item.outgoing
             if (
                 out.thread_key == thread_key
                 and out.recipient == recipient
                 and item.status == _DELIVERED
+                and item.platform is not None
+                and item.ref is not None
             ):
-                return item.ref
-        return None
+                refs[item.platform] = item.ref
+        return refs
 
     def all(self) -> list[FakeNotification]:
         return [n for _, n in sorted(self._s.notifications.items())]
+
+
+def _pending(row: FakeNotification) -> PendingDelivery:
+    return PendingDelivery(row.id, row.outgoing, row.attempts, row.platform)
+
+
+def _version(row: FakeNotification) -> int:
+    """Where a message stands in its thread: a copy for another platform stands with its
+    origin."""
+    return row.origin_id or row.id
+
+
+class FakeIdentities(_Repo):
+    def _member(self, email: str) -> Member | None:
+        return self._s.members.get(email.lower())
+
+    def email_of(self, platform: str, external_id: str) -> str | None:
+        found = self._s.identities.get((platform, external_id))
+        return None if found is None else found.email
+
+    def external_id_of(self, platform: str, email: str) -> str | None:
+        return next(
+            (
+                account
+                for (on, account), identity in self._s.identities.items()
+                if on == platform and identity.email == email.lower()
+            ),
+            None,
+        )
+
+    def link(
+        self,
+        platform: str,
+        external_id: str,
+        email: str,
+        *,
+        conversation: str | None = None,
+        seen_at: datetime | None = None,
+    ) -> bool:
+        if self._member(email) is None:
+            return False
+        state = self._w
+        email = email.lower()
+        kept = state.identities.get((platform, external_id))
+        if kept is not None and kept.email != email:
+            kept = None
+        for key, identity in list(state.identities.items()):
+            if key[0] == platform and (identity.email == email or key[1] == external_id):
+                del state.identities[key]
+        state.identities[(platform, external_id)] = FakeIdentity(
+            email=email,
+            conversation=conversation or (kept.conversation if kept else None),
+            seen_at=seen_at or (kept.seen_at if kept else None),
+            linked=state.next_id("identity"),
+        )
+        return True
+
+    def seen(self, platform: str, external_id: str, *, at: datetime) -> str | None:
+        found = self._s.identities.get((platform, external_id))
+        if found is None:
+            return None
+        self._w.identities[(platform, external_id)] = replace(found, seen_at=at)
+        return found.email
+
+    def conversation_of(self, platform: str, email: str) -> str | None:
+        return next(
+            (
+                identity.conversation
+                for (on, _), identity in self._s.identities.items()
+                if on == platform and identity.email == email.lower()
+            ),
+            None,
+        )
+
+    def platforms_of(self, email: str) -> list[str]:
+        mine = [
+            (platform, identity)
+            for (platform, _), identity in self._s.identities.items()
+            if identity.email == email.lower()
+        ]
+        never = datetime.min.replace(tzinfo=UTC)
+        mine.sort(key=lambda item: (item[1].seen_at or never, item[1].linked), reverse=True)
+        return [platform for platform, _ in mine]
+
+
+class FakeInbound(_Repo):
+    def first_time(self, platform: str, event_id: str, *, at: datetime) -> bool:
+        if (platform, event_id) in self._s.inbound:
+            return False
+        self._w.inbound[(platform, event_id)] = at
+        return True
+
+    def forget_before(self, before: datetime) -> int:
+        state = self._w
+        old = [key for key, at in state.inbound.items() if at < before]
+        for key in old:
+            del state.inbound[key]
+        return len(old)
 
 
 class FakeAudit(_Repo):
@@ -1183,6 +1323,8 @@ class FakeUnitOfWork:
     use_cases: UseCaseRepository
     delegations: DelegationRepository
     pool: SeatPoolRepository
+    identities: IdentityRepository
+    inbound: InboundRepository
 
     def __init__(self, *, members: Iterable[Member] = (), daily: Iterable[DailyUsage] = ()) -> None:
         self._committed = _State()
@@ -1208,6 +1350,8 @@ class FakeUnitOfWork:
         self.use_cases = FakeUseCases(self)
         self.delegations = FakeDelegations(self)
         self.pool = FakeSeatPool(self)
+        self.identities = FakeIdentities(self)
+        self.inbound = FakeInbound(self)
         for member in members:
             self._committed.members[member.email.lower()] = replace(
                 member, email=member.email.lower()

@@ -1,8 +1,8 @@
 """Button clicks, dispatched the same way for every chat surface.
 
-An adapter passes who clicked which verb on which value; it gets back the short reply meant
-for that person only. Verbs that first need input from the person (a deny reason, the request
-form) are the adapter's to collect; it calls `press` once it has them.
+`press` acts on a click and gives back the short reply meant for that person only. Verbs that
+first need input from the person (a deny reason, the request form) open a form instead
+(`workflows.forms.flows.answer_click`, which adapters call), whose submission does it.
 """
 
 from __future__ import annotations

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-Field = Literal["amount", "tier", "until", "reason"]
-"""A field of the request form; a form shows the refusal next to it."""
-
+from workflows.forms.model import FieldName
 
 INVALID_BUTTON = "This button is not valid: it is not one capdesk made, so nothing was done."
 """The refusal of a click whose value capdesk cannot have written."""
@@ -16,6 +12,6 @@ class Refusal(Exception):
     """A request the domain declines; `str()` is one clear sentence for the person, and
     nothing was written. `field` names the form field at fault, when there is one."""
 
-    def __init__(self, message: str, *, field: Field | None = None) -> None:
+    def __init__(self, message: str, *, field: FieldName | None = None) -> None:
         super().__init__(message)
         self.field = field

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.errors import Refusal
-from workflows.messages import Action, Fact, Message, Verb
+from workflows.messages import Action, Fact, Message, Verb, command
 from workflows.model import Member, Request, RequestStatus
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
@@ -62,7 +62,7 @@ def _my_requests(mine: list[Request], policy: Policy, *, limit: int, now: dateti
     return Message(
         kind="home_requests",
         title="Your requests",
-        text="" if mine else "None yet. Ask with the buttons above, or `/capdesk help`.",
+        text="" if mine else f"None yet. Ask with the buttons above, or {command('help')}.",
         facts=facts,
         actions=actions,
         footer=f"…and {older} older" if older else "",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Literal
 
@@ -13,11 +14,32 @@ from pydantic import BaseModel, ConfigDict
 from workflows.money import percent_of
 
 ADMIN_CHANNEL = "admin"
+_GROUP = "group:"
+
+COMMAND = "{command}"
+"""Where a text names one of capdesk's commands, the platform's way of typing one goes: a
+renderer writes `/capdesk ` there in Slack and nothing in a Teams chat."""
+
+
+def command(words: str) -> str:
+    """A command as the person types it, as code: `command("cancel 42")` reads
+    `` `/capdesk cancel 42` `` in Slack once rendered (`written_for`)."""
+    return f"`{COMMAND}{words}`"
+
+
+def written_for(text: str, prefix: str) -> str:
+    """`text` with its commands written the way a platform types them (`prefix`)."""
+    return text.replace(COMMAND, prefix)
 
 
 def group_channel(group: str) -> str:
     """The channel address of a group, resolved by the adapters through the policy."""
-    return f"group:{group}"
+    return f"{_GROUP}{group}"
+
+
+def group_of_channel(address: str) -> str | None:
+    """The group a channel address names (`group:<name>`), None for the admins' channel."""
+    return address.removeprefix(_GROUP) if address.startswith(_GROUP) else None
 
 
 class _Frozen(BaseModel):
@@ -127,6 +149,13 @@ class Message(_Frozen):
     footer: str = ""
     sections: tuple[Section, ...] = ()
     chart: Chart | None = None
+
+    def written_for(self, prefix: str) -> Message:
+        """The message with its commands written the way a platform types them (`prefix`)."""
+        dumped = self.model_dump_json()
+        if COMMAND not in dumped:
+            return self
+        return Message.model_validate_json(dumped.replace(COMMAND, json.dumps(prefix)[1:-1]))
 
 
 class Recipient(_Frozen):

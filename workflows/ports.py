@@ -346,6 +346,8 @@ class PendingDelivery:
     id: int
     outgoing: Outgoing
     attempts: int
+    platform: str | None = None
+    """The chat platform it goes to; None until delivery picks one (`route`)."""
 
 
 class NotificationRepository(Protocol):
@@ -381,6 +383,14 @@ class NotificationRepository(Protocol):
         """Take due messages, oldest first, for one delivery worker."""
         ...
 
+    def route(
+        self, notification_id: int, platforms: Sequence[str], *, lease_until: datetime
+    ) -> Sequence[PendingDelivery]:
+        """Send a message taken for delivery to these platforms, one row each: it goes to the
+        first, and a copy of it, taken for delivery like it, to each of the others. Returns
+        them all, in that order."""
+        ...
+
     def delivered(self, notification_id: int, *, ref: str, at: datetime) -> None:
         """Record where the platform put the message, for later updates."""
         ...
@@ -393,12 +403,64 @@ class NotificationRepository(Protocol):
         """Stop trying a message that cannot be delivered."""
         ...
 
-    def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
-        """The platform reference of the latest delivered message in a thread to a recipient."""
+    def refs_of(self, recipient: Recipient, thread_key: str) -> Mapping[str, str]:
+        """Where the latest delivered message of a thread to a recipient is, on each platform
+        that has it: the platform's reference to it, by platform."""
         ...
 
     def newer_in_thread(self, notification_id: int) -> bool:
-        """Whether a later message went to the same recipient in the same thread."""
+        """Whether a later message (not a copy of this one) went to the same recipient in the
+        same thread."""
+        ...
+
+
+class IdentityRepository(Protocol):
+    """Who is who on each chat platform: a member's account there, once it was found."""
+
+    def email_of(self, platform: str, external_id: str) -> str | None:
+        """The member behind a platform account, if it was linked before."""
+        ...
+
+    def external_id_of(self, platform: str, email: str) -> str | None:
+        """The platform account of a member, if it was linked before."""
+        ...
+
+    def link(
+        self,
+        platform: str,
+        external_id: str,
+        email: str,
+        *,
+        conversation: str | None = None,
+        seen_at: datetime | None = None,
+    ) -> bool:
+        """Remember that `external_id` is this member (with the platform's reference to their
+        conversation with the bot, if it has one, and when they were last seen there); False
+        when no member has that email."""
+        ...
+
+    def seen(self, platform: str, external_id: str, *, at: datetime) -> str | None:
+        """Record that the account used capdesk at `at`; the member's email, if linked."""
+        ...
+
+    def conversation_of(self, platform: str, email: str) -> str | None:
+        """The platform's reference to the member's conversation with the bot, if kept."""
+        ...
+
+    def platforms_of(self, email: str) -> Sequence[str]:
+        """The platforms the member has an account linked on, the one they used last first."""
+        ...
+
+
+class InboundRepository(Protocol):
+    """Ids a chat platform gives once (events, triggers, activities), as received."""
+
+    def first_time(self, platform: str, event_id: str, *, at: datetime) -> bool:
+        """Record the id; False when it was recorded before (by this or another replica)."""
+        ...
+
+    def forget_before(self, before: datetime) -> int:
+        """Drop ids received before `before`; platforms stop redelivering after minutes."""
         ...
 
 
@@ -638,6 +700,8 @@ class UnitOfWork(Protocol):
     use_cases: UseCaseRepository
     delegations: DelegationRepository
     pool: SeatPoolRepository
+    identities: IdentityRepository
+    inbound: InboundRepository
 
     def __enter__(self) -> Self: ...
 

@@ -13,18 +13,17 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.bootstrap import Capdesk
+from bot.bootstrap import Capdesk, configured_platforms, deliver_through_chat
 from bot.cli.context import CliContext
 from bot.cli.instants import at_option
 from bot.cli.output import Output
-from bot.console.notifier import ConsoleNotifier
+from bot.console.notifier import CONSOLE, ConsoleNotifier
 from bot.presence import delivering_server
-from bot.slack.delivery import deliver_through_slack
 from workflows.alerts.digest import channels, send_digests
 from workflows.alerts.rules import Firing
 from workflows.alerts.running import AlertRun, run_alerts
 from workflows.alerts.texts import HEADINGS
-from workflows.delivery import Notifier, deliver_pending
+from workflows.delivery import OnePlatform, deliver_pending
 from workflows.messages import ADMIN_CHANNEL, group_channel
 
 
@@ -55,11 +54,11 @@ class Delivery:
 
 
 def _deliver(app: Capdesk, out: Output) -> Delivery:
-    """Post to Slack when it is configured; else leave the messages to a running `capdesk
-    serve` that delivers them (the playground, say), or print each as it would read."""
-    token = app.settings.slack_bot_token
-    if token is not None:
-        report = deliver_through_slack(app, token.get_secret_value())
+    """Post to the chat platforms configured (Slack); else leave the messages to a running
+    `capdesk serve` that delivers them (the playground, say), or print each as it would
+    read."""
+    if configured_platforms(app.settings):
+        report = deliver_through_chat(app)
     else:
         server = delivering_server(app)
         if server is not None:
@@ -74,14 +73,14 @@ def _deliver(app: Capdesk, out: Output) -> Delivery:
     return Delivery(f"delivered {len(report.delivered)} message(s)", len(report.delivered))
 
 
-def _console(app: Capdesk, out: Output) -> Notifier:
-    # The terminal stands in for the chat platform when the CLI delivers.
+def _console(app: Capdesk, out: Output) -> OnePlatform:
+    # The terminal stands in for the chat platforms when the CLI delivers.
     def name_of(email: str) -> str:
         with app.uow() as uow:
             member = uow.members.get(email)
         return member.name if member is not None else email
 
-    return ConsoleNotifier(out, name_of=name_of)
+    return OnePlatform(ConsoleNotifier(out, name_of=name_of), name=CONSOLE)
 
 
 def _table(run: AlertRun, app: Capdesk) -> Table:
@@ -203,7 +202,9 @@ def digest(ctx: CliContext, channel: str | None) -> None:
             )
         only = {wanted}
     with _working("Composing the digests"):
-        sent = send_digests(app.uow, app.policy, now=app.clock.now(), only=only)
+        sent = send_digests(
+            app.uow, app.policy, now=app.clock.now(), budget=app.digest_budget, only=only
+        )
         delivery = _deliver(app, Output())
     posted = [d for d in sent if d.sent]
     if not posted:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bootstrap import StartupError, database_failure, open_engine
+from bot.bootstrap import open_engine
 from bot.cli.context import CliContext
+from bot.failures import database_failure
+from bot.startup import StartupError
 from store.migrate import current, head, upgrade
 
 

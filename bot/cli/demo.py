@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from bot.bootstrap import StartupError, start_of_clock
 from bot.cli.instants import Instant
 from bot.connectors.sandbox import SANDBOX_ZONE
 from bot.demo import run_demo
 from bot.settings import SettingsError, load_now_setting
+from bot.startup import StartupError, start_of_clock
 from workflows.clock import INSTANT_FORMAT, SystemClock
 
 

@@ -7,9 +7,10 @@ from typing import get_args
 
 import click
 
-from bot.bootstrap import clock_for, connector_without_store
+from bot.bootstrap import connector_without_store
 from bot.connectors.sandbox import SANDBOX_ZONE
 from bot.settings import AdminBackend, load_settings
+from bot.startup import clock_for
 from workflows.admin import backend_groups
 from workflows.policy.starter import starter_policy
 

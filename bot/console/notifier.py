@@ -8,7 +8,10 @@ from typing import Protocol
 from rich.console import RenderableType
 
 from bot.console.render import render_delivery
-from workflows.messages import ADMIN_CHANNEL, Outgoing
+from workflows.messages import ADMIN_CHANNEL, Outgoing, group_of_channel
+
+CONSOLE = "console"
+"""The outbox's name for the terminal, as a platform messages are delivered to."""
 
 
 class Printer(Protocol):
@@ -32,7 +35,7 @@ class ConsoleNotifier:
             return f"DM to {self._name_of(recipient.address)}"
         if recipient.address == ADMIN_CHANNEL:
             return "#admin channel"
-        return f"#{recipient.address.removeprefix('group:')} channel"
+        return f"#{group_of_channel(recipient.address)} channel"
 
     def deliver(self, outgoing: Outgoing, *, replaces: str | None) -> str:
         label = self.label(outgoing) + (" · message updated" if replaces else "")

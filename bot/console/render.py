@@ -17,22 +17,25 @@ from workflows.messages import Action, Chart, Fact, Message, Outgoing, Progress,
 from workflows.money import format_usd
 
 BAR_WIDTH = 20
+COMMAND_PREFIX = "/capdesk "
+"""How the terminal writes a command in a message: as it is typed in Slack, the demo's story."""
 
 _BUTTON_STYLES = {"primary": "bold green", "danger": "bold red", None: "bold"}
 
 
 def render_message(message: Message) -> RenderableType:
     """The message as a panel: title, text, facts, bar, buttons, footer."""
-    return _panel(message, title=None)
+    return _panel(message.written_for(COMMAND_PREFIX), title=None)
 
 
 def render_delivery(outgoing: Outgoing, *, recipient_label: str) -> RenderableType:
     """The message as a panel whose title line says who reads it (`DM to Dana Okafor`)."""
-    return _panel(outgoing.message, title=recipient_label)
+    return _panel(outgoing.message.written_for(COMMAND_PREFIX), title=recipient_label)
 
 
 def plain_text(message: Message) -> str:
     """The same content as the panel, as plain text; sections are separated by a blank line."""
+    message = message.written_for(COMMAND_PREFIX)
     sections = ["\n".join(part for part in (message.title, message.text) if part)]
     if message.sections:
         sections.append("\n".join(_section(s).plain for s in message.sections))

@@ -15,27 +15,29 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.bootstrap import Capdesk
 from bot.scheduling.crontab import cron_trigger, on_clock
 from bot.scheduling.leadership import Leadership, leadership_for
 from bot.server.readiness import BackendHealth
 from workflows.admin import ConnectorError
-from workflows.alerts.digest import send_digests
+from workflows.alerts.digest import DigestBudget, send_digests
 from workflows.alerts.running import run_alerts
 from workflows.alerts.syncing import sync_recent
 from workflows.applying.grants import expire_grants, warn_ending_grants
-from workflows.delivery import Notifier, deliver_pending
+from workflows.delivery import Notifier, Platforms, deliver_pending
 from workflows.reports.posting import post_quarterly_reviews
 from workflows.requests.native import poll_native_requests
 from workflows.requests.sweeping import sweep_pending
 from workflows.telemetry.ingest import forget_seen
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +83,14 @@ class Job:
 
 
 def standard_jobs(
-    app: Capdesk, notifier: Notifier, intervals: Intervals, backend: BackendHealth
+    app: Capdesk,
+    notifier: Notifier | Platforms,
+    intervals: Intervals,
+    backend: BackendHealth,
+    budget: DigestBudget,
 ) -> list[Job]:
-    """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`."""
+    """The jobs SPEC section 6 and the request workflow need; syncs report to `backend`, and
+    digests fit `budget`."""
 
     def deliver() -> None:
         deliver_pending(app.uow, notifier, app.clock)
@@ -93,7 +100,7 @@ def standard_jobs(
         deliver()
 
     def digests() -> None:
-        send_digests(app.uow, app.policy, now=app.clock.now())
+        send_digests(app.uow, app.policy, now=app.clock.now(), budget=budget)
         deliver()
 
     def requests() -> None:
@@ -281,16 +288,23 @@ class CapdeskScheduler:
 def build_scheduler(
     app: Capdesk,
     *,
-    notifier: Notifier,
+    notifier: Notifier | Platforms,
     backend: BackendHealth | None = None,
     intervals: Intervals | None = None,
     leadership: Leadership | None = None,
+    budget: DigestBudget | None = None,
 ) -> CapdeskScheduler:
-    """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`."""
+    """The scheduler of `capdesk serve`: `await s.start()` in the event loop, `await s.stop()`.
+
+    Digests fit `budget` (the platforms served), capdesk's own `digest_budget` by default."""
     intervals = intervals or Intervals()
     return CapdeskScheduler(
         jobs=standard_jobs(
-            app, notifier, intervals, backend or BackendHealth(app.settings, app.clock)
+            app,
+            notifier,
+            intervals,
+            backend or BackendHealth(app.settings, app.clock),
+            budget or app.digest_budget,
         ),
         leadership=leadership or leadership_for(app.engine),
         every=intervals.leadership,

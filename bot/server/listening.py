@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 import socket
 
-from bot.bootstrap import StartupError
 from bot.settings import Settings
+from bot.startup import StartupError
 
 _BACKLOG = 128  # aiohttp's own default
 

@@ -11,16 +11,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import text
 
-from bot.bootstrap import Capdesk, database_failure
-from bot.failures import backend_failure
+from bot.failures import backend_failure, database_failure
 from bot.settings import Settings
 from store.migrate import current, head
 from workflows.admin import ConnectorError
 from workflows.clock import Clock
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
 
 T = TypeVar("T")
 

@@ -1,22 +1,21 @@
-"""The HTTP routes: `POST /slack/events`, `GET /healthz`, `GET /readyz`, `GET /metrics`."""
+"""The HTTP routes of `capdesk serve`: `GET /healthz`, `GET /readyz`, `GET /metrics`; each
+chat platform's adapter adds its own (`POST /slack/events`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.bootstrap import Capdesk
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.server.readiness import BackendHealth, database_state, readiness
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+if TYPE_CHECKING:
+    from bot.bootstrap import Capdesk
 
 
-def web_app(
-    *, app: Capdesk, metrics: Metrics, slack: Handler | None, backend: BackendHealth
-) -> web.Application:
+def web_app(*, app: Capdesk, metrics: Metrics, backend: BackendHealth) -> web.Application:
     """The one aiohttp application `capdesk serve` runs."""
     routes = web.RouteTableDef()
 
@@ -41,6 +40,4 @@ def web_app(
 
     web_application = web.Application(client_max_size=1024**2)
     web_application.add_routes(routes)
-    if slack is not None:
-        web_application.router.add_post("/slack/events", slack)
     return web_application

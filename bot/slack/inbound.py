@@ -7,7 +7,7 @@ from Slack", "Handling user interaction", "The Events API"): an Events API envel
 object, a slash command as a form, an interaction as a form whose `payload` field is a JSON
 object. The edge checks the signature over the raw bytes, then the shape, and refuses the rest
 before Bolt sees it: 401 for a signature that does not hold, 400 for a signed body of another
-shape.
+shape, or one without what its listener reads (the models of `bot.slack.payloads`).
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel
 from slack_sdk.signature import Clock
+
+from bot.slack.payloads import (
+    EventCallback,
+    PayloadError,
+    SlashCommand,
+    checked,
+    interaction_model,
+)
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 MAX_AGE = 5 * 60
 """Seconds a signature stays good (Slack's own window, and Bolt's)."""
-MAX_ID = 150
-"""Slack's trigger ids are about 50 characters and its event ids about 10; the store keeps the
-ids it has seen, up to 200 characters."""
 
 _EVENT_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
-# Interactions that carry a trigger_id (docs.slack.dev, "Interaction payloads").
-_TRIGGERED = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
 
 
 class BadBody(Exception):
@@ -89,11 +93,7 @@ def _envelope(body: dict[str, Any]) -> dict[str, Any]:
     if kind not in _EVENT_TYPES:
         raise BadBody(f"a JSON body of type {_shown(kind)} is not an Events API envelope")
     if kind == "event_callback":
-        event = body.get("event")
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise BadBody("an event_callback without an event object")
-        if not _is_id(body.get("event_id", "Ev")):
-            raise BadBody("an event_callback whose event_id is not one Slack makes")
+        _read(EventCallback, body, "an event_callback")
     return body
 
 
@@ -105,10 +105,7 @@ def _form(text: str) -> dict[str, Any]:
     if "payload" in fields:
         return _interaction(_json_object(fields["payload"], "the payload field"))
     if "command" in fields:
-        for name in ("command", "user_id", "response_url"):
-            if not fields.get(name):
-                raise BadBody(f"a slash command without {name}")
-        _trigger_id(fields.get("trigger_id"))
+        _read(SlashCommand, fields, "a slash command")
         return fields
     if "ssl_check" in fields:
         return fields
@@ -119,31 +116,17 @@ def _interaction(payload: dict[str, Any]) -> dict[str, Any]:
     kind = payload.get("type")
     if not isinstance(kind, str):
         raise BadBody(f"an interaction payload of type {_shown(kind)}")
-    if kind not in _TRIGGERED:
-        return payload
-    user = payload.get("user")
-    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
-        raise BadBody(f"a {kind} payload without a user")
-    _trigger_id(payload.get("trigger_id"))
-    if kind == "block_actions":
-        actions = payload.get("actions") or None
-        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
-            raise BadBody("a block_actions payload without actions")
-    if kind == "view_submission":
-        view = payload.get("view")
-        state = view.get("state") if isinstance(view, dict) else None
-        if not isinstance(state, dict) or not isinstance(state.get("values"), dict):
-            raise BadBody("a view_submission payload without a view and its values")
+    model = interaction_model(kind)
+    if model is not None:
+        _read(model, payload, f"a {kind} payload")
     return payload
 
 
-def _trigger_id(value: object) -> None:
-    if not _is_id(value):
-        raise BadBody("no trigger_id, or not one Slack makes")
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_ID
+def _read(model: type[BaseModel], fields: dict[str, Any], what: str) -> None:
+    try:
+        checked(model, fields, what)
+    except PayloadError as exc:
+        raise BadBody(str(exc)) from None
 
 
 def _shown(value: object) -> str:

@@ -7,21 +7,19 @@ event loop that owns the async Web API client and waited for there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import OnLoop
+from bot.chat.addresses import Addresses
 from bot.metrics import Metrics
 from bot.slack.blocks import fallback_text, message_blocks
-from bot.slack.directory import SlackDirectory
+from bot.slack.people import NAME, PLATFORM
 from workflows.delivery import DeliveryError
-from workflows.messages import ADMIN_CHANNEL, Chart, Outgoing, Recipient
-from workflows.policy import Policy
-
-T = TypeVar("T")
+from workflows.messages import Chart, Outgoing, Recipient
 
 # Errors that say the message itself, or its address, is wrong: retrying cannot help.
 _PERMANENT = frozenset(
@@ -45,27 +43,40 @@ _PERMANENT = frozenset(
 
 
 class SlackNotifier:
-    """A `Notifier` that posts through the Slack Web API."""
+    """The `PlatformNotifier` of Slack: posts through the Web API."""
+
+    platform = PLATFORM
+    name = NAME
 
     def __init__(
         self,
         *,
         client: AsyncWebClient,
-        directory: SlackDirectory,
-        policy: Policy,
+        addresses: Addresses,
         loop: asyncio.AbstractEventLoop,
         metrics: Metrics,
         chart_png: Callable[[Chart], bytes] | None = None,
     ) -> None:
         self._client = client
-        self._directory = directory
-        self._policy = policy
-        self._loop = loop
+        self._addresses = addresses
+        self._run = OnLoop(loop)
         self._metrics = metrics
         self._chart_png = chart_png
 
     def deliver(self, outgoing: Outgoing, *, replaces: str | None) -> str:
         return self._run(self.deliver_async(outgoing, replaces=replaces))
+
+    def reaches(self, recipient: Recipient) -> bool:
+        return self._run(self._reaches(recipient))
+
+    async def _reaches(self, recipient: Recipient) -> bool:
+        try:
+            return await self._addresses.reaches(recipient)
+        except SlackApiError as exc:
+            raise self._failed("users.lookupByEmail", exc) from exc
+        except (ClientError, TimeoutError) as exc:
+            self._metrics.slack_api_error("users.lookupByEmail", "connection")
+            raise DeliveryError(f"users.lookupByEmail: {exc!r}", transient=True) from exc
 
     async def deliver_async(self, outgoing: Outgoing, *, replaces: str | None) -> str:
         """Post or update one message; returns `channel:ts` for later updates."""
@@ -78,7 +89,8 @@ class SlackNotifier:
                 channel, ts = replaces.split(":", 1)
                 await self._client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
                 return replaces
-            channel = await self._address(outgoing.recipient)
+            # Posting to a user id opens the app's DM with them.
+            channel = (await self._addresses.of(outgoing.recipient)).id
             answer = await self._client.chat_postMessage(channel=channel, blocks=blocks, text=text)
             ref = f"{answer['channel']}:{answer['ts']}"
         except SlackApiError as exc:
@@ -102,25 +114,6 @@ class SlackNotifier:
             # The message is out; a missing picture is not worth posting it twice.
             self._metrics.slack_api_error("files.upload", str(exc.response.get("error")))
 
-    async def _address(self, recipient: Recipient) -> str:
-        if recipient.kind == "member":
-            user_id = await self._directory.user_id_of(recipient.address)
-            if user_id is None:
-                raise DeliveryError(
-                    f"no Slack user has the email {recipient.address}", transient=False
-                )
-            # Posting to a user id opens the app's DM with them.
-            return user_id
-        ref = self._policy.admin_channel if recipient.address == ADMIN_CHANNEL else None
-        if recipient.address.startswith("group:"):
-            group = self._policy.group(recipient.address.removeprefix("group:"))
-            ref = group.channel if group else None
-        if ref is None or ref.slack is None:
-            raise DeliveryError(
-                f"the policy names no Slack channel for {recipient.address}", transient=False
-            )
-        return ref.slack
-
     def _failed(self, method: str, exc: SlackApiError) -> DeliveryError:
         error = str(exc.response.get("error") or exc.response.status_code)
         self._metrics.slack_api_error(method, error)
@@ -133,6 +126,3 @@ class SlackNotifier:
             transient=True,
             retry_after=float(retry_after) if retry_after else None,
         )
-
-    def _run(self, work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=120)

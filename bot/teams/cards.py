@@ -49,7 +49,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.messages import Action, Chart, Fact, Message, Progress, Section, Verb
+from workflows.messages import (
+    Action,
+    Chart,
+    Fact,
+    Message,
+    Progress,
+    Section,
+    Verb,
+    written_for,
+)
 from workflows.money import format_usd
 from workflows.requests.validation import REASON_MAX, REASON_MIN
 
@@ -137,8 +146,9 @@ def fallback_text(message: Message) -> str:
 
 
 def teams_markdown(text: str) -> str:
-    """The domain's text as the Markdown Teams renders in cards (see the module docstring)."""
-    text = _clean(text)
+    """The domain's text as the Markdown Teams renders in cards (see the module docstring);
+    its commands are written as typed in the bot's chat, with no prefix."""
+    text = _clean(written_for(text, ""))
     text = _LINK.sub("]\u200b", text)
     text = _CODE.sub(r"**\1**", text)
     text = _BOLD.sub(r"**\1**", text)

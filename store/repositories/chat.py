@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from store.tables import ChatIdentityRow, DeliveryAgentRow, InboundEventRow, MemberRow, table
@@ -23,6 +23,11 @@ _EMAIL_OF = (
 )
 _EXTERNAL_OF = (
     select(_C.c.external_id)
+    .join(_M, _C.c.member_id == _M.c.id)
+    .where(_C.c.platform == bindparam("platform"), _M.c.email == bindparam("email"))
+)
+_CONVERSATION_OF = (
+    select(_C.c.conversation)
     .join(_M, _C.c.member_id == _M.c.id)
     .where(_C.c.platform == bindparam("platform"), _M.c.email == bindparam("email"))
 )
@@ -46,11 +51,28 @@ class SqlChatIdentities:
         found: str | None = self._s.execute(_EXTERNAL_OF, params).scalar()
         return found
 
-    def link(self, platform: str, external_id: str, email: str) -> bool:
-        """Remember that `external_id` is this member; False when no member has that email."""
+    def link(
+        self,
+        platform: str,
+        external_id: str,
+        email: str,
+        *,
+        conversation: str | None = None,
+        seen_at: datetime | None = None,
+    ) -> bool:
+        """Remember that `external_id` is this member; False when no member has that email.
+
+        A conversation or a time already kept stays unless a new one is given."""
         member_id = self._s.execute(select(_M.c.id).where(_M.c.email == email.lower())).scalar()
         if member_id is None:
             return False
+        kept = self._s.execute(
+            select(_C.c.conversation, _C.c.seen_at).where(
+                _C.c.platform == platform,
+                _C.c.member_id == member_id,
+                _C.c.external_id == external_id,
+            )
+        ).first()
         # An account moved to another email (or a member to another account) replaces the link.
         self._s.execute(
             delete(_C).where(
@@ -58,14 +80,48 @@ class SqlChatIdentities:
                 (_C.c.member_id == member_id) | (_C.c.external_id == external_id),
             )
         )
+        values = {
+            "platform": platform,
+            "external_id": external_id,
+            "member_id": member_id,
+            "conversation": conversation if conversation is not None or kept is None else kept[0],
+            "seen_at": seen_at if seen_at is not None or kept is None else kept[1],
+        }
         upsert(
             self._s,
             _C,
-            {"platform": platform, "external_id": external_id, "member_id": member_id},
+            values,
             keys=["platform", "external_id"],
-            update=["member_id"],
+            update=["member_id", "conversation", "seen_at"],
         )
         return True
+
+    def seen(self, platform: str, external_id: str, *, at: datetime) -> str | None:
+        """Record that the account used capdesk at `at`; the member's email, if linked."""
+        email = self.email_of(platform, external_id)
+        if email is not None:
+            self._s.execute(
+                update(_C)
+                .where(_C.c.platform == platform, _C.c.external_id == external_id)
+                .values(seen_at=at)
+            )
+        return email
+
+    def conversation_of(self, platform: str, email: str) -> str | None:
+        """The platform's reference to the member's conversation with the bot, if kept."""
+        params = {"platform": platform, "email": email.lower()}
+        found: str | None = self._s.execute(_CONVERSATION_OF, params).scalar()
+        return found
+
+    def platforms_of(self, email: str) -> list[str]:
+        """The platforms the member has an account linked on, the one used last first."""
+        query = (
+            select(_C.c.platform)
+            .join(_M, _C.c.member_id == _M.c.id)
+            .where(_M.c.email == email.lower())
+            .order_by(_C.c.seen_at.desc().nulls_last(), _C.c.id.desc())
+        )
+        return list(self._s.execute(query).scalars())
 
 
 class SqlInboundEvents:

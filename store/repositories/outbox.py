@@ -294,6 +294,12 @@ def _outgoing(row: RowMapping) -> Outgoing:
     )
 
 
+def _pending(row: RowMapping) -> PendingDelivery:
+    return PendingDelivery(
+        id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"], platform=row["platform"]
+    )
+
+
 class SqlNotifications:
     """The notifications outbox."""
 
@@ -361,10 +367,43 @@ class SqlNotifications:
             lease_until=lease_until,
             limit=limit,
         )
-        return [
-            PendingDelivery(id=row["id"], outgoing=_outgoing(row), attempts=row["attempts"])
-            for row in rows
-        ]
+        return [_pending(row) for row in rows]
+
+    def route(
+        self, notification_id: int, platforms: Sequence[str], *, lease_until: datetime
+    ) -> Sequence[PendingDelivery]:
+        first, *others = platforms
+        row = (
+            self._s.execute(
+                update(_N).where(_N.c.id == notification_id).values(platform=first).returning(*_N.c)
+            )
+            .mappings()
+            .one()
+        )
+        legs = [_pending(row)]
+        copy = {
+            name: row[name]
+            for name in (
+                "recipient_kind",
+                "recipient_address",
+                "thread_key",
+                "message",
+                "attempts",
+                "created_at",
+                "next_attempt_at",
+            )
+        }
+        for platform in others:
+            values = {
+                **copy,
+                "status": _SENDING,
+                "lease_until": lease_until,
+                "platform": platform,
+                "origin_id": notification_id,
+            }
+            added = self._s.execute(insert(_N).values(values).returning(*_N.c)).mappings().one()
+            legs.append(_pending(added))
+        return legs
 
     def delivered(self, notification_id: int, *, ref: str, at: datetime) -> None:
         self._s.execute(
@@ -389,24 +428,27 @@ class SqlNotifications:
 
     def newer_in_thread(self, notification_id: int) -> bool:
         this = _N.alias("this")
+        # Copies of one message for other platforms share their origin's place in the thread.
         query = select(_N.c.id).where(
             this.c.id == notification_id,
             _N.c.thread_key == this.c.thread_key,
             _N.c.recipient_kind == this.c.recipient_kind,
             _N.c.recipient_address == this.c.recipient_address,
-            _N.c.id > this.c.id,
+            func.coalesce(_N.c.origin_id, _N.c.id) > func.coalesce(this.c.origin_id, this.c.id),
         )
         return self._s.execute(query.limit(1)).first() is not None
 
-    def ref_of(self, recipient: Recipient, thread_key: str) -> str | None:
-        return self._s.execute(
-            select(_N.c.ref)
+    def refs_of(self, recipient: Recipient, thread_key: str) -> dict[str, str]:
+        rows = self._s.execute(
+            select(_N.c.platform, _N.c.ref)
             .where(
                 _N.c.thread_key == thread_key,
                 _N.c.recipient_kind == recipient.kind,
                 _N.c.recipient_address == recipient.address,
                 _N.c.status == _DELIVERED,
+                _N.c.platform.is_not(None),
             )
-            .order_by(_N.c.id.desc())
-            .limit(1)
-        ).scalar()
+            .order_by(func.coalesce(_N.c.origin_id, _N.c.id), _N.c.id)
+        )
+        # The latest delivered version on each platform wins.
+        return {platform: ref for platform, ref in rows if ref is not None}

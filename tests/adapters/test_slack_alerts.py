@@ -20,7 +20,9 @@ from workflows.clock import ManualClock
 async def digests(served: Served) -> None:
     app = served.app
     await asyncio.to_thread(run_alerts, app.uow, app.policy, now=app.clock.now())
-    await asyncio.to_thread(send_digests, app.uow, app.policy, now=app.clock.now())
+    await asyncio.to_thread(
+        send_digests, app.uow, app.policy, now=app.clock.now(), budget=app.digest_budget
+    )
     await served.settle()
 
 

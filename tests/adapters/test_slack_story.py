@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.slack.directory import SlackDirectory
+from bot.chat.directory import Directory
 from bot.slack.emulator import Message
 from tests.adapters.conftest import BOTH_DATABASES, DANA, EVE, LEA, SAM, TOM, Served
 from tests.now import ZONE
@@ -162,7 +162,7 @@ async def test_the_shortcut_opens_the_form(served: Served) -> None:
 class SlowDirectory:
     """The bot's directory, taking its time over every lookup as a busy database or Slack does."""
 
-    def __init__(self, directory: SlackDirectory) -> None:
+    def __init__(self, directory: Directory) -> None:
         self._directory = directory
 
     async def email_of(self, user_id: str) -> str | None:

@@ -214,7 +214,9 @@ async def test_telemetry_from_an_unknown_e_mail_is_shown_to_the_admins(served: S
     endpoint = served.emu.request_url.removesuffix("/slack/events")
     stranger = _session(endpoint, email="Stranger@Elsewhere.example", session="s-9")
     assert await asyncio.to_thread(stranger.export, ONE, NOW) is MetricExportResult.SUCCESS
-    await asyncio.to_thread(send_digests, served.app.uow, served.app.policy, now=NOW)
+    await asyncio.to_thread(
+        send_digests, served.app.uow, served.app.policy, now=NOW, budget=served.app.digest_budget
+    )
     await served.settle()
     [digest] = [m for m in served.emu.messages_in("C0ADMINS") if "digest" in m.text]
     assert "stranger@elsewhere.example: 2 data points, $0.50 estimated" in text_of(digest)

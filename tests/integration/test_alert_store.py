@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from bot.slack.limits import DIGEST
 from store.engine import make_engine
 from store.tables import AlertFiringRow, NotificationRow, UsageDailyRow, UsageHourlyRow, table
 from tests.fakes import FakeConnector
@@ -157,8 +158,8 @@ def test_a_digest_is_taken_once_even_when_two_replicas_send_it(org: Org) -> None
     other = make_engine(org.url)
     try:
         sent = race(
-            lambda: send_digests(uows(org.engine), POLICY, now=NOW, only={"admin"}),
-            lambda: send_digests(uows(other), POLICY, now=NOW, only={"admin"}),
+            lambda: send_digests(uows(org.engine), POLICY, now=NOW, budget=DIGEST, only={"admin"}),
+            lambda: send_digests(uows(other), POLICY, now=NOW, budget=DIGEST, only={"admin"}),
         )
     finally:
         other.dispose()

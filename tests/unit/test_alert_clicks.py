@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.slack.views import raise_cap_modal
+from bot.slack.views import modal
 from tests.fakes import ALICE, ANA, BOB, DANA, SAM, FakeUnitOfWork, org_members, org_policy
 from workflows.admin import DailyUsage, HourlyUsage
 from workflows.alerts.forecast import NOT_YET
@@ -14,6 +14,7 @@ from workflows.alerts.forms import raise_cap, raise_cap_form, suggested_request
 from workflows.alerts.running import run_alerts
 from workflows.clicks import Click, press
 from workflows.errors import Refusal
+from workflows.forms.cap import form_of
 from workflows.messages import Verb
 from workflows.model import OperationKind, RequestKind
 from workflows.policy import Policy
@@ -194,7 +195,7 @@ def test_before_a_projection_the_forms_and_the_status_say_none_is_made_yet() -> 
     assert form.amount == "20"  # a fifth of the cap, rounded up to $10
     cap = raise_cap_form(uow, POLICY, actor=ANA, email=ALICE, now=first_morning)
     assert cap.projected_cents is None
-    assert "no projection yet" in str(raise_cap_modal(cap))
+    assert "no projection yet" in str(modal(form_of(cap)))
     status = status_of(uow, POLICY, email=ALICE, now=first_morning)
     facts = {f.label: f.value for f in status.facts}
     assert facts["Projected month end"] == NOT_YET

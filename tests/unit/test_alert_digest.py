@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.slack.limits import DIGEST
 from tests.fakes import org_policy
-from workflows.alerts.digest import MAX_SECTIONS, MAX_TEXT, compose_digest
+from workflows.alerts.digest import DigestBudget, compose_digest
 from workflows.alerts.records import FiringRecord
 from workflows.messages import Action, Bar, BarPanel, Chart, Verb
 
@@ -42,7 +43,7 @@ def _record(
 
 
 def test_nothing_to_say_is_no_message() -> None:
-    assert compose_digest([], POLICY, now=NOW, audience="the admins") is None
+    assert compose_digest([], POLICY, now=NOW, audience="the admins", budget=DIGEST) is None
 
 
 def test_rules_are_grouped_most_urgent_kind_first_and_items_most_urgent_first() -> None:
@@ -53,7 +54,7 @@ def test_rules_are_grouped_most_urgent_kind_first_and_items_most_urgent_first() 
         _record("forecast", "forecast_overrun", 4, 1.2),
         _record("budget", "group_budget", 5, 0.95),
     ]
-    message = compose_digest(records, POLICY, now=NOW, audience="the admins")
+    message = compose_digest(records, POLICY, now=NOW, audience="the admins", budget=DIGEST)
     assert message is not None
     lines = [(s.heading, s.text) for s in message.sections]
     assert [text for heading, text in lines if heading] == [
@@ -79,11 +80,13 @@ def test_a_digest_for_a_big_org_stays_within_block_kit_limits() -> None:
         for n in range(2000)
     ]
     chart = Chart(title="t", panels=(BarPanel(title="p", bars=(Bar(label="a", value_cents=1),)),))
-    message = compose_digest(records, POLICY, now=NOW, audience="the admins", chart=chart)
+    message = compose_digest(
+        records, POLICY, now=NOW, audience="the admins", budget=DIGEST, chart=chart
+    )
     assert message is not None
-    assert len(message.sections) <= MAX_SECTIONS
-    assert all(len(s.text) <= MAX_TEXT for s in message.sections)
-    assert len(message.text) <= MAX_TEXT
+    assert len(message.sections) <= DIGEST.sections
+    assert all(len(s.text) <= DIGEST.text for s in message.sections)
+    assert len(message.text) <= DIGEST.text
     assert len(message.title) <= 150
     more = [s.text for s in message.sections if s.text.startswith("…")]
     assert len(more) == 3
@@ -100,7 +103,23 @@ def test_rules_beyond_what_fits_are_summed_up_in_one_line() -> None:
         org={"timezone": "Europe/Berlin"},
     )
     records = [_record(f"r{n}", "cap_near", n * 100 + i, 0.5) for n in range(20) for i in range(3)]
-    message = compose_digest(records, many, now=NOW, audience="the admins")
+    message = compose_digest(records, many, now=NOW, audience="the admins", budget=DIGEST)
     assert message is not None
-    assert len(message.sections) <= MAX_SECTIONS
+    assert len(message.sections) <= DIGEST.sections
     assert message.sections[-1].text.endswith("more under other rules")
+
+
+def test_the_budget_of_the_platform_decides_how_much_shows_and_every_rule_still_does() -> None:
+    records = [
+        _record(rule, kind, n, n / 100)
+        for rule, kind in [("near", "cap_near"), ("idle", "idle_seat")]
+        for n in range(30)
+    ]
+    small = DigestBudget(sections=10, text=20)
+    message = compose_digest(records, POLICY, now=NOW, audience="the admins", budget=small)
+    assert message is not None
+    assert len(message.sections) <= 10
+    assert all(len(s.text) <= 20 for s in message.sections)
+    headings = [s.text for s in message.sections if s.heading]
+    assert [h.split(" ·")[0] for h in headings] == ["Near their cap", "Idle seats"]
+    assert DigestBudget.tightest([DIGEST, small]) == DigestBudget(sections=10, text=20)

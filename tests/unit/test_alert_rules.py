@@ -384,14 +384,18 @@ def test_owners_hear_of_their_group_only_and_the_admins_of_everything() -> None:
         ],
     )
     _fired(uow, policy, BERLIN_NOON)
+    from bot.slack.limits import DIGEST
     from workflows.alerts.digest import send_digests
 
-    sent = {d.channel: d.items for d in send_digests(uow.factory, policy, now=BERLIN_NOON)}
+    sent = {
+        d.channel: d.items
+        for d in send_digests(uow.factory, policy, now=BERLIN_NOON, budget=DIGEST)
+    }
     assert sent == {"admin": 2, "group:embedded": 1, "group:software": 0, "group:hardware": 1}
     assert len(uow.sent(DANA, kind="digest")) == 1  # embedded has no channel: each owner
     assert uow.sent(CARL, kind="digest") == []  # hardware has its channel
     assert len(uow.sent(Recipient.channel("group:hardware"), kind="digest")) == 1
     assert len(uow.sent(Recipient.channel("admin"), kind="digest")) == 1
     assert uow.sent(ANA, kind="digest") == []
-    again = send_digests(uow.factory, policy, now=BERLIN_NOON + timedelta(hours=1))
+    again = send_digests(uow.factory, policy, now=BERLIN_NOON + timedelta(hours=1), budget=DIGEST)
     assert [d for d in again if d.sent] == []

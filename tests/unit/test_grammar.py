@@ -10,6 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from workflows.errors import Refusal
+from workflows.messages import written_for
 from workflows.model import RequestKind
 from workflows.requests.grammar import (
     Cancel,
@@ -180,7 +181,7 @@ def test_a_command_error_is_a_refusal() -> None:
 def test_an_unknown_verb_shows_the_help() -> None:
     with pytest.raises(CommandError) as info:
         parse("frobnicate 12")
-    assert "/capdesk raise 150 for 14d" in str(info.value)
+    assert "/capdesk raise 150 for 14d" in written_for(str(info.value), "/capdesk ")
 
 
 WORDS = st.sampled_from(

@@ -6,7 +6,7 @@ from bot.slack.views import home_view
 from tests.fakes import ALICE, ANA, BOB, CARL, CLEO, DANA, OMAR, SUE, World, org_members, org_policy
 from tests.unit.slack_checks import check_blocks
 from workflows.home import home_of
-from workflows.messages import Message, Verb
+from workflows.messages import Message, Verb, written_for
 from workflows.model import Member
 
 RAISE = "raise 150 for 14d release prep"
@@ -52,7 +52,7 @@ def test_a_member_without_requests_is_told_how_to_ask() -> None:
     _, mine = home(world, BOB)
 
     assert mine.facts == ()
-    assert "/capdesk help" in mine.text
+    assert "/capdesk help" in written_for(mine.text, "/capdesk ")
 
 
 def test_only_the_latest_requests_are_listed() -> None:

@@ -1,4 +1,5 @@
-"""The request and deny modals, reading what people submit, and the App Home view."""
+"""The request, deny and raise-cap forms as modals, reading what people submit, and the App
+Home view."""
 
 from __future__ import annotations
 
@@ -12,22 +13,52 @@ from slack_sdk.models.views import View
 from bot.slack.views import (
     DENY_CALLBACK,
     REQUEST_CALLBACK,
-    RequestPrefill,
-    deny_modal,
     home_view,
-    read_deny_form,
-    read_request_form,
-    request_modal,
+    modal,
+    read_values,
     result_modal,
 )
 from tests.fakes import ALICE, World, org_policy
 from tests.unit.slack_checks import check_blocks, no_nones, texts_of
+from workflows.forms.model import FieldKind, FieldName, Form, FormField, FormId
+from workflows.forms.request import request_form, values_from_draft
 from workflows.messages import Action, Fact, Message, Verb
-from workflows.model import RequestKind
+from workflows.model import Member, RequestKind
+from workflows.money import parse_usd
 from workflows.requests.asking import submit_request
 from workflows.requests.form import RequestForm, draft_from_form
 
 POLICY = org_policy(seat_tiers=["basic", "standard", "premium", "max"])
+
+
+def request_modal(
+    *, kind: RequestKind, policy: Any, member_tier: str | None, prefill: RequestForm | None
+) -> dict[str, Any]:
+    """The request form for a member of `member_tier`, as its modal."""
+    member = Member(email=ALICE, name="Alice", tier=member_tier or "", cap_cents=8500)
+    return modal(request_form(kind, policy, member=member if member_tier else None, values=prefill))
+
+
+def deny_modal(*, request_id: int, summary: str) -> dict[str, Any]:
+    """A deny form as the domain builds it (see tests/unit/test_forms.py), as its modal."""
+    reason = FormField(
+        name=FieldName.REASON,
+        kind=FieldKind.LONG_TEXT,
+        label="Why? The requester reads this.",
+        min_length=3,
+        max_length=500,
+    )
+    return modal(
+        Form(
+            form_id=FormId.DENY,
+            title="Deny request",
+            submit="Deny",
+            close="Back",
+            intro=summary,
+            fields=(reason,),
+            context=str(request_id),
+        )
+    )
 
 
 def check_view(view: dict[str, Any]) -> None:
@@ -104,8 +135,12 @@ def test_the_seat_modal_for_the_top_tier_says_so_and_submits_nothing() -> None:
 
 
 def test_a_prefill_fills_every_field() -> None:
-    prefill = RequestPrefill(
-        amount_cents=15050, tier="max", until=date(2026, 12, 12), reason="tape-out"
+    prefill = RequestForm(
+        kind=RequestKind.CAP_INCREASE,
+        amount="150.5",
+        tier="max",
+        until="2026-12-12",
+        reason="tape-out",
     )
 
     cap = inputs(
@@ -140,9 +175,12 @@ def test_a_prefill_from_a_command_survives_the_round_trip(
     world = World()
     draft = world.draft(command)
 
-    prefill = RequestPrefill.from_draft(draft, cap_cents=8500, zone=world.policy.org.zone)
+    prefill = values_from_draft(draft, cap_cents=8500, zone=world.policy.org.zone)
 
-    assert (prefill.amount_cents, prefill.until) == (amount, until)
+    assert (parse_usd(prefill.amount), prefill.until) == (
+        amount,
+        until.isoformat() if until else "",
+    )
     # What the modal shows, submitted unchanged, is a request the domain accepts.
     form = RequestForm(
         kind=RequestKind.CAP_INCREASE,
@@ -167,7 +205,7 @@ def test_a_long_reason_in_a_prefill_is_cut_to_the_inputs_maximum() -> None:
         kind=RequestKind.CAP_INCREASE,
         policy=POLICY,
         member_tier="basic",
-        prefill=RequestPrefill(reason="x" * 10_000),
+        prefill=RequestForm(kind=RequestKind.CAP_INCREASE, reason="x" * 10_000),
     )
 
     check_view(view)
@@ -190,15 +228,14 @@ def test_a_submitted_request_form_is_read_as_typed() -> None:
         "reason": {"value": {"type": "plain_text_input", "value": "  tape-out  "}},
     }
 
-    form = read_request_form(values, kind=RequestKind.CAP_INCREASE)
+    form = read_values(values)
 
-    assert form == RequestForm(
-        kind=RequestKind.CAP_INCREASE,
-        amount="150.5",
-        tier="max",
-        until="2026-12-12",
-        reason="tape-out",
-    )
+    assert form == {
+        "amount": "150.5",
+        "tier": "max",
+        "until": "2026-12-12",
+        "reason": "tape-out",
+    }
 
 
 def test_fields_left_empty_or_missing_read_as_none() -> None:
@@ -209,15 +246,9 @@ def test_fields_left_empty_or_missing_read_as_none() -> None:
         "reason": {"value": {"type": "plain_text_input", "value": "   "}},
     }
 
-    assert read_request_form(values, kind=RequestKind.SEAT_UPGRADE) == RequestForm(
-        kind=RequestKind.SEAT_UPGRADE
-    )
-    assert read_request_form({}, kind=RequestKind.CAP_INCREASE) == RequestForm(
-        kind=RequestKind.CAP_INCREASE
-    )
-    assert read_request_form(
-        {"amount": "junk", "until": {"value": 3}}, kind=RequestKind.CAP_INCREASE
-    ) == RequestForm(kind=RequestKind.CAP_INCREASE)
+    assert read_values(values) == {}
+    assert read_values({}) == {}
+    assert read_values({"amount": "junk", "until": {"value": 3}}) == {}
 
 
 # --------------------------------------------------------------------------- the deny modal
@@ -243,8 +274,8 @@ def test_a_huge_summary_is_cut() -> None:
 def test_the_deny_reason_is_read_as_typed() -> None:
     values = {"reason": {"value": {"type": "plain_text_input", "value": " over budget "}}}
 
-    assert read_deny_form(values) == "over budget"
-    assert read_deny_form({}) == ""
+    assert read_values(values) == {"reason": "over budget"}
+    assert read_values({}) == {}
 
 
 # --------------------------------------------------------------------------- other views

@@ -217,12 +217,13 @@ def test_notification_threads_and_refs(uow: FakeUnitOfWork) -> None:
         for who in (dana, alice, dana):
             uow.notifications.add(Outgoing(recipient=who, message=card, thread_key="t"), at=T0)
         assert uow.notifications.recipients_of("t") == [dana, alice]
-        assert uow.notifications.ref_of(dana, "t") is None
+        assert uow.notifications.refs_of(dana, "t") == {}
         batch = uow.notifications.claim_due(T0, lease_until=T0 + MINUTE, limit=2)
         assert [(b.id, b.attempts) for b in batch] == [(1, 1), (2, 1)]
+        uow.notifications.route(1, ["chat"], lease_until=T0 + MINUTE)
         uow.notifications.delivered(1, ref="r1", at=T0)
-        assert uow.notifications.ref_of(dana, "t") == "r1"
-        assert uow.notifications.ref_of(alice, "t") is None
+        assert uow.notifications.refs_of(dana, "t") == {"chat": "r1"}
+        assert uow.notifications.refs_of(alice, "t") == {}
 
 
 def test_the_connector_applies_each_key_once_and_fails_as_told() -> None:

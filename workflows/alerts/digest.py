@@ -3,15 +3,15 @@
 The admins get every digest-mode firing that notifies `admins`; each group's owners (its
 channel, or each owner directly) get the firings about their group that notify `owners`. A
 digest groups the firings by rule, the most urgent rule kind first and, within a rule, the most
-urgent item first; every item carries its button. It stays within what a chat message can hold:
-at most `MAX_SECTIONS` sections and `MAX_TEXT` characters a text, with "and N more" where cut.
-A digest with nothing to say is not sent.
+urgent item first; every item carries its button. It stays within the `DigestBudget` of the
+platforms that will show it (sections, and characters of one text; each platform's renderer
+says what it holds), with "and N more" where cut. A digest with nothing to say is not sent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,11 +37,27 @@ from workflows.ports import UnitOfWork
 from workflows.telemetry.model import UnmatchedReport
 from workflows.timefmt import local_day
 
-MAX_SECTIONS = 40
-"""Headings, items and "and N more" lines together; Block Kit allows 50 blocks a message."""
-MAX_TEXT = 2900
-"""Characters of one text; Block Kit allows 3000 in a section."""
 TOP_SPENDERS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DigestBudget:
+    """What one digest message may hold on a platform."""
+
+    sections: int
+    """Headings, items and "and N more" lines together."""
+    text: int
+    """Characters of one text (the summary, a heading, an item)."""
+
+    @staticmethod
+    def tightest(budgets: Iterable[DigestBudget]) -> DigestBudget:
+        """What fits every one of `budgets`: a digest may be shown on any of them."""
+        found = list(budgets)
+        if not found:
+            raise ValueError("no budget to fit")
+        return DigestBudget(
+            sections=min(b.sections for b in found), text=min(b.text for b in found)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +78,8 @@ class _Item:
     action: Action | None
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _latest(records: Sequence[FiringRecord]) -> list[FiringRecord]:
@@ -132,7 +148,7 @@ UNKNOWN_HEADING = "Telemetry from e-mails no member has"
 UNKNOWN_SHOWN = 5
 
 
-def _unknown_sections(unknown: Sequence[UnmatchedReport]) -> list[Section]:
+def _unknown_sections(unknown: Sequence[UnmatchedReport], budget: DigestBudget) -> list[Section]:
     """The admins' lines about telemetry capdesk could not put on a member."""
     if not unknown:
         return []
@@ -151,7 +167,8 @@ def _unknown_sections(unknown: Sequence[UnmatchedReport]) -> list[Section]:
         Section(
             text=_clip(
                 "\n".join(lines) + "\nAdd them as members (or fix their e-mail in the"
-                " telemetry) so their usage counts against a cap."
+                " telemetry) so their usage counts against a cap.",
+                budget.text,
             )
         ),
     ]
@@ -163,6 +180,7 @@ def compose_digest(
     *,
     now: datetime,
     audience: str,
+    budget: DigestBudget,
     chart: Chart | None = None,
     unknown: Sequence[UnmatchedReport] = (),
 ) -> Message | None:
@@ -176,20 +194,23 @@ def compose_digest(
             title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone, now=now)}",
             text=f"No alerts since the last digest; telemetry came from {len(unknown)}"
             f" e-mail{'s' if len(unknown) != 1 else ''} no member has.",
-            sections=tuple(_unknown_sections(unknown)),
+            sections=tuple(_unknown_sections(unknown, budget)[: budget.sections]),
         )
     rules = _ordered_rules(_items(records), policy)
     # Each rule needs its heading and may need an "and N more" line; rules that do not fit
     # at all are summed up in one last line.
-    fitting = rules[: max(1, (MAX_SECTIONS - 1) // 3)]
+    fitting = rules[: max(1, (budget.sections - 1) // 3)]
     left_out = sum(len(items) for _, items in rules[len(fitting) :])
-    budget = MAX_SECTIONS - 2 * len(fitting) - (1 if left_out else 0)
-    shown = _allot([len(items) for _, items in fitting], budget)
+    slots = budget.sections - 2 * len(fitting) - (1 if left_out else 0)
+    shown = _allot([len(items) for _, items in fitting], slots)
     sections: list[Section] = []
     for (rule_id, items), count in zip(fitting, shown, strict=True):
         heading = HEADINGS.get(items[0].kind, items[0].kind)
-        sections.append(Section(text=_clip(f"{heading} · {len(items)} ({rule_id})"), heading=True))
-        sections += [Section(text=_clip(i.summary), action=i.action) for i in items[:count]]
+        title = _clip(f"{heading} · {len(items)} ({rule_id})", budget.text)
+        sections.append(Section(text=title, heading=True))
+        sections += [
+            Section(text=_clip(i.summary, budget.text), action=i.action) for i in items[:count]
+        ]
         if count < len(items):
             sections.append(Section(text=f"… and {len(items) - count} more"))
     if left_out:
@@ -204,9 +225,9 @@ def compose_digest(
     return Message(
         kind="digest",
         title=f"capdesk digest for {audience} · {local_day(now, policy.org.zone, now=now)}",
-        text=_clip(text),
+        text=_clip(text, budget.text),
         sections=tuple(
-            sections + _unknown_sections(unknown)[: max(0, MAX_SECTIONS - len(sections))]
+            sections + _unknown_sections(unknown, budget)[: max(0, budget.sections - len(sections))]
         ),
         chart=chart,
     )
@@ -253,9 +274,11 @@ def send_digests(
     policy: Policy,
     *,
     now: datetime,
+    budget: DigestBudget,
     only: Collection[str] | None = None,
 ) -> list[DigestSent]:
-    """Queue the digest of each channel (`admin`, `group:<name>`; all unless `only`)."""
+    """Queue the digest of each channel (`admin`, `group:<name>`; all unless `only`), each
+    within `budget`."""
     sent = []
     with uow_factory() as uow:
         for channel in channels(policy):
@@ -277,11 +300,17 @@ def send_digests(
             if records:
                 chart = digest_chart(uow, policy, now=now, group=group)
                 message = compose_digest(
-                    records, policy, now=now, audience=audience, chart=chart, unknown=unknown
+                    records,
+                    policy,
+                    now=now,
+                    audience=audience,
+                    budget=budget,
+                    chart=chart,
+                    unknown=unknown,
                 )
             elif unknown:
                 message = compose_digest(
-                    records, policy, now=now, audience=audience, unknown=unknown
+                    records, policy, now=now, audience=audience, budget=budget, unknown=unknown
                 )
             if message is not None:
                 for recipient in recipients:

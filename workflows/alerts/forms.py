@@ -14,6 +14,7 @@ from workflows.alerts.calendar import local_today, month_start
 from workflows.alerts.forecast import month_projection
 from workflows.audit import record
 from workflows.errors import Refusal
+from workflows.forms.model import FieldName
 from workflows.messages import Message
 from workflows.model import Member, NewOperation, OperationKind, OperationPurpose, RequestKind
 from workflows.money import format_usd, parse_usd
@@ -113,26 +114,26 @@ def raise_cap(
 ) -> Message:
     """Submit the `Raise cap` form: queue the new cap for the member and tell them.
 
-    Raises Refusal (with `field="amount"` for a bad amount) and changes nothing when it fails.
+    Raises Refusal (naming the amount field for a bad amount) and changes nothing when it fails.
     """
     with uow:
         _may_raise(uow, policy, actor, email)
         try:
             cap = parse_usd(new_cap)
         except ValueError as exc:
-            raise Refusal(str(exc), field="amount") from exc
+            raise Refusal(str(exc), field=FieldName.AMOUNT) from exc
         member, _spent = _standing(uow, policy, email, now)
         current = seat_cap(uow, member.email, fallback=member.cap_cents)
         group = policy.group_of_member(member)
         if cap <= current:
             raise Refusal(
                 f"{member.name}'s cap is {format_usd(current)} already; give a higher one.",
-                field="amount",
+                field=FieldName.AMOUNT,
             )
         if group is not None and cap > group.max_cap_cents:
             raise Refusal(
                 f"The {group.name} group's caps stop at {format_usd(group.max_cap_cents)}.",
-                field="amount",
+                field=FieldName.AMOUNT,
             )
         operation = uow.operations.add(
             NewOperation(

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.messages import ADMIN_CHANNEL, group_of_channel
 from workflows.model import Member
 from workflows.money import cents_from_usd
 from workflows.policy.durations import Duration
@@ -57,6 +58,10 @@ class ChannelRef(_Strict):
 
     slack: str | None = None
     teams: str | None = None
+
+    def on(self, platform: str) -> str | None:
+        """The channel's id on `platform` (`slack`, `teams`), if it has one there."""
+        return {"slack": self.slack, "teams": self.teams}.get(platform)
 
 
 class OrgSettings(_Strict):
@@ -356,6 +361,17 @@ class Policy(_Strict):
 
     def is_admin(self, email: str) -> bool:
         return email.lower() in self._admins
+
+    def channel_ref(self, address: str, platform: str) -> str | None:
+        """The channel a channel address (`admin`, `group:<name>`) names on `platform`, if
+        the policy names one."""
+        if address == ADMIN_CHANNEL:
+            ref = self.admin_channel
+        else:
+            name = group_of_channel(address)
+            group = self.group(name) if name is not None else None
+            ref = group.channel if group is not None else None
+        return None if ref is None else ref.on(platform)
 
     def group(self, name: str) -> GroupPolicy | None:
         return next((g for g in self.groups if g.name == name), None)

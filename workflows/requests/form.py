@@ -10,6 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from workflows.errors import Refusal
+from workflows.forms.model import FieldName
 from workflows.model import RequestKind
 from workflows.money import parse_usd
 from workflows.requests.grammar import CommandError, RequestDraft, end_of_day
@@ -33,11 +34,11 @@ def draft_from_form(form: RequestForm, *, zone: ZoneInfo) -> RequestDraft:
         tier = form.tier.strip().lower() or None
         return RequestDraft(form.kind, form.reason, tier=tier, ends_at=ends_at)
     if not form.amount.strip():
-        raise Refusal("Say how many dollars to add to your monthly cap.", field="amount")
+        raise Refusal("Say how many dollars to add to your monthly cap.", field=FieldName.AMOUNT)
     try:
         cents = parse_usd(form.amount)
     except ValueError as exc:
-        raise Refusal(str(exc), field="amount") from exc
+        raise Refusal(str(exc), field=FieldName.AMOUNT) from exc
     return RequestDraft(form.kind, form.reason, add_cents=cents, ends_at=ends_at)
 
 
@@ -45,8 +46,8 @@ def _until(text: str, zone: ZoneInfo) -> datetime:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise Refusal(f"{text.strip()[:40]!r} is not a date.", field="until") from exc
+        raise Refusal(f"{text.strip()[:40]!r} is not a date.", field=FieldName.UNTIL) from exc
     try:
         return end_of_day(day, zone)
     except CommandError as exc:
-        raise Refusal(str(exc), field="until") from exc
+        raise Refusal(str(exc), field=FieldName.UNTIL) from exc

@@ -1,4 +1,4 @@
-"""The `/capdesk` command grammar, shared by every chat surface (SPEC section 8).
+"""The capdesk command grammar, shared by every chat surface (SPEC section 8).
 
 status | help | requests | cancel ID
 raise [to] AMOUNT [for Nd|until DATE] [reason]
@@ -13,16 +13,20 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.errors import Refusal
+from workflows.forms.model import FieldName
+from workflows.messages import command
 from workflows.model import Period, RequestKind
 from workflows.money import parse_usd
 
-HELP = (
-    "`/capdesk status` — your tier, cap and spend this month\n"
-    "`/capdesk raise 150 for 14d release prep` — ask for $150 more a month, for 14 days\n"
-    "`/capdesk raise to 300 until 2026-12-12 tape-out` — ask for a cap of $300 until a date\n"
-    "`/capdesk upgrade premium for 30d profiling work` — ask for a better seat\n"
-    "`/capdesk requests` — your requests and, for owners, those waiting for you\n"
-    "`/capdesk cancel 42` — withdraw a pending request"
+HELP = "\n".join(
+    (
+        f"{command('status')} — your tier, cap and spend this month",
+        f"{command('raise 150 for 14d release prep')} — ask for $150 more a month, for 14 days",
+        f"{command('raise to 300 until 2026-12-12 tape-out')} — ask for a cap of $300 until a date",
+        f"{command('upgrade premium for 30d profiling work')} — ask for a better seat",
+        f"{command('requests')} — your requests and, for owners, those waiting for you",
+        f"{command('cancel 42')} — withdraw a pending request",
+    )
 )
 
 _MONTHS = {
@@ -127,10 +131,10 @@ def _for(count: str, unit: str, *, now: datetime, longest_days: int) -> datetime
     weeks = unit.lower().startswith("w")
     days = int(count) * (7 if weeks else 1) if len(count) <= _COUNT_DIGITS else None
     if days == 0:
-        raise CommandError(SHORTEST, field="until")
+        raise CommandError(SHORTEST, field=FieldName.UNTIL)
     if days is None or days > longest_days:
         asked = f"{int(count)} {'weeks' if weeks else 'days'}" if days is not None else "that"
-        raise CommandError(too_long(longest_days, f"{asked} is longer"), field="until")
+        raise CommandError(too_long(longest_days, f"{asked} is longer"), field=FieldName.UNTIL)
     return now + timedelta(days=days)
 
 
@@ -162,7 +166,8 @@ def _duration(
 
 
 def parse_command(text: str, *, now: datetime, zone: ZoneInfo, longest_days: int) -> Command:
-    """Parse the text after `/capdesk`; raises CommandError with a sentence for the person.
+    """Parse a command's text (after `/capdesk` in Slack); raises CommandError with a sentence
+    for the person.
 
     `longest_days` is the policy's longest temporary grant (`requests.max_duration_days`),
     which a `for Nd` must not pass; a date `until` is checked against it with the request.
@@ -179,7 +184,7 @@ def parse_command(text: str, *, now: datetime, zone: ZoneInfo, longest_days: int
         number = args[0].lstrip("#") if len(args) == 1 else ""
         if number.isdecimal() and len(number) <= 18:
             return Cancel(int(number))
-        raise CommandError("Say which request to cancel, e.g. `/capdesk cancel 42`.")
+        raise CommandError(f"Say which request to cancel, e.g. {command('cancel 42')}.")
     if verb == "raise":
         return _parse_raise(args, now=now, zone=zone, longest_days=longest_days)
     if verb == "upgrade":
@@ -194,7 +199,7 @@ def _parse_raise(
     if to_cap:
         args = args[1:]
     if not args:
-        raise CommandError("Say how much, e.g. `/capdesk raise 150 for 14d release prep`.")
+        raise CommandError(f"Say how much, e.g. {command('raise 150 for 14d release prep')}.")
     try:
         cents = parse_usd(args[0])
     except ValueError as exc:

@@ -53,6 +53,20 @@ def _asked(request: Request, zone: ZoneInfo, now: datetime) -> tuple[Fact, ...]:
     )
 
 
+def request_ack(request: Request, zone: ZoneInfo, *, now: datetime) -> Message:
+    """To the requester, at once: what was asked, and whether the policy approved it or the
+    approvers will decide."""
+    if request.status is RequestStatus.APPROVED:
+        text = "Approved by the policy (under the group's auto-approval limit); applying now."
+    else:
+        text = "Sent to your approvers; you'll get their answer as a direct message."
+    return Message(
+        kind="request_ack",
+        title=f"Request {request.ref}: {what(request)}, {lasting(request, zone, now=now)}",
+        text=text,
+    )
+
+
 def request_sent(
     request: Request, approvers: list[str], zone: ZoneInfo, *, now: datetime
 ) -> Message:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.errors import Refusal
+from workflows.forms.model import FieldName
+from workflows.messages import command
 from workflows.model import Member, NewRequest, RequestKind
 from workflows.money import format_usd
 from workflows.policy import Policy
@@ -21,11 +23,12 @@ def _check_reason(reason: str) -> str:
     if len(cleaned) < REASON_MIN:
         raise Refusal(
             "Please give a reason of at least 3 characters, so your owner can decide.",
-            field="reason",
+            field=FieldName.REASON,
         )
     if len(cleaned) > REASON_MAX:
         raise Refusal(
-            f"The reason is {len(cleaned)} characters; keep it to {REASON_MAX}.", field="reason"
+            f"The reason is {len(cleaned)} characters; keep it to {REASON_MAX}.",
+            field=FieldName.REASON,
         )
     return cleaned
 
@@ -36,14 +39,17 @@ def _check_end(ends_at: datetime | None, *, now: datetime, policy: Policy) -> No
     zone = policy.org.zone
     if ends_at <= now:
         last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
-        raise Refusal(f"{last.isoformat()} is in the past; pick a date to come.", field="until")
+        raise Refusal(
+            f"{last.isoformat()} is in the past; pick a date to come.", field=FieldName.UNTIL
+        )
     longest = policy.requests.max_duration_days
     # `until` the last allowed day (through its end, in the org's zone) is as good as `for Nd`.
     last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
     days = (last - now.astimezone(zone).date()).days
     if ends_at - now > timedelta(days=longest, hours=1) and days > longest:
         raise Refusal(
-            too_long(longest, f"{last_day(ends_at, zone, now=now)} is further away"), field="until"
+            too_long(longest, f"{last_day(ends_at, zone, now=now)} is further away"),
+            field=FieldName.UNTIL,
         )
 
 
@@ -67,7 +73,7 @@ def validate(
     if pending is not None:
         raise Refusal(
             f"You already have request {pending.ref} pending; cancel it first "
-            f"(`/capdesk cancel {pending.id}`) or wait for the decision."
+            f"({command(f'cancel {pending.id}')}) or wait for the decision."
         )
     add = new_cap = tier = None
     current = member.cap_cents if draft.current_cents is None else draft.current_cents
@@ -99,20 +105,20 @@ def _cap_change(current: int, draft: RequestDraft, *, max_cents: int) -> tuple[i
         if new_cap <= current:
             raise Refusal(
                 f"Your cap is already {format_usd(current)}; ask for more than that.",
-                field="amount",
+                field=FieldName.AMOUNT,
             )
         add = new_cap - current
     else:
         add = draft.add_cents or 0
         if add <= 0:
-            raise Refusal("The amount must be more than $0.", field="amount")
+            raise Refusal("The amount must be more than $0.", field=FieldName.AMOUNT)
         new_cap = current + add
     if new_cap > max_cents:
         room = max(0, max_cents - current)
         raise Refusal(
             f"That would make your cap {format_usd(new_cap)}, above your group's maximum of "
             f"{format_usd(max_cents)}; you can ask for up to {format_usd(room)} more.",
-            field="amount",
+            field=FieldName.AMOUNT,
         )
     return add, new_cap
 
@@ -122,12 +128,15 @@ def _target_tier(member: Member, wanted: str | None, policy: Policy) -> str:
     if wanted is None:
         above = tiers[tiers.index(member.tier) + 1 :] if member.tier in tiers else []
         if not above:
-            raise Refusal(f"You already have the top seat tier ({member.tier}).", field="tier")
+            raise Refusal(
+                f"You already have the top seat tier ({member.tier}).", field=FieldName.TIER
+            )
         return above[0]
     if wanted not in tiers:
         raise Refusal(
-            f"{wanted!r} is not a seat tier; the tiers are {', '.join(tiers)}.", field="tier"
+            f"{wanted!r} is not a seat tier; the tiers are {', '.join(tiers)}.",
+            field=FieldName.TIER,
         )
     if wanted == member.tier:
-        raise Refusal(f"You already have a {wanted} seat.", field="tier")
+        raise Refusal(f"You already have a {wanted} seat.", field=FieldName.TIER)
     return wanted

@@ -10,10 +10,10 @@ import argparse
 import asyncio
 import contextlib
 
-from bot.bootstrap import StartupError, clock_for
 from bot.connectors.sandbox import SANDBOX_ZONE
 from bot.settings import SettingsError, load_now_setting
 from bot.slack.emulator.server import DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET, SlackEmulator
+from bot.startup import StartupError, clock_for
 from workflows.clock import Clock
 
 

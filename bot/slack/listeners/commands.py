@@ -7,17 +7,16 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import open_request_form
-from bot.slack.surface import FAILED, UNKNOWN_PERSON, Surface, refusal
-from workflows.commands import run_command
-from workflows.errors import Refusal
-from workflows.model import RequestKind
-from workflows.requests.grammar import RequestDraft, parse_command
+from bot.chat.replies import FAILED
+from bot.slack.forms import open_form
+from bot.slack.limits import COMMAND
+from bot.slack.payloads import SlashCommand
+from bot.slack.surface import Surface, read
+from workflows.forms.model import Form
 
 log = logging.getLogger(__name__)
 
-COMMAND = "/capdesk"
-_FORM_WORDS = {"raise": RequestKind.CAP_INCREASE, "upgrade": RequestKind.SEAT_UPGRADE}
+__all__ = ["COMMAND", "register"]
 
 
 def register(bolt: AsyncApp, surface: Surface) -> None:
@@ -27,68 +26,26 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
     async def capdesk(ack: AsyncAck, command: dict[str, Any]) -> None:
         """Acknowledge within Slack's 3 seconds; the reply follows as an ephemeral message."""
         await ack()
-        surface.background.spawn(
-            _run(
-                surface,
-                user_id=command["user_id"],
-                text=command.get("text") or "",
-                trigger_id=command["trigger_id"],
-                response_url=command["response_url"],
-            ),
-            name="slash command",
-        )
+        typed = read(SlashCommand, command, "a slash command")
+        if typed is not None:
+            surface.background.spawn(_run(surface, typed), name="slash command")
 
 
-async def _run(
-    surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
-) -> None:
+async def _run(surface: Surface, command: SlashCommand) -> None:
     try:
-        await _command(
-            surface, user_id=user_id, text=text, trigger_id=trigger_id, response_url=response_url
-        )
+        await _command(surface, command)
     except Exception:
         # The ack is long gone: without this answer the person would hear nothing at all.
-        log.exception("/capdesk %s failed", text.split(" ", 1)[0][:20])
-        await surface.reply(response_url, FAILED)
+        log.exception("/capdesk %s failed", command.text.split(" ", 1)[0][:20])
+        await surface.reply(command.response_url, FAILED)
 
 
-async def _command(
-    surface: Surface, *, user_id: str, text: str, trigger_id: str, response_url: str
-) -> None:
-    if await surface.replayed(trigger_id, "slash command"):
+async def _command(surface: Surface, command: SlashCommand) -> None:
+    if await surface.replayed(command.trigger_id, "slash command"):
         return
-    email = await surface.directory.email_of(user_id)
-    if email is None:
-        await surface.reply(response_url, UNKNOWN_PERSON)
-        return
-    app = surface.app
-    now = app.clock.now()
-    bare = text.strip().lower()
-    try:
-        if bare in _FORM_WORDS:
-            await open_request_form(
-                surface, trigger_id=trigger_id, email=email, kind=_FORM_WORDS[bare]
-            )
-            return
-        command = parse_command(
-            text,
-            now=now,
-            zone=app.policy.org.zone,
-            longest_days=app.policy.requests.max_duration_days,
-        )
-        if isinstance(command, RequestDraft) and not command.reason.strip():
-            # No reason given: the form asks for it, with what was typed already filled in.
-            await open_request_form(
-                surface,
-                trigger_id=trigger_id,
-                email=email,
-                kind=command.kind,
-                draft=command,
-            )
-            return
-        reply = await surface.run(run_command, app.uow, app.policy, email=email, text=text, now=now)
-    except Refusal as exc:
-        await surface.reply(response_url, refusal(str(exc)))
-        return
-    await surface.reply(response_url, reply)
-    surface.wake_outbox()
+    email = await surface.directory.email_of(command.user_id)
+    reply = await surface.desk.command(email, command.text)
+    if isinstance(reply, Form):
+        await open_form(surface, command.trigger_id, reply)
+    else:
+        await surface.reply(command.response_url, reply)

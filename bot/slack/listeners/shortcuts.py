@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack.forms import open_request_form
-from bot.slack.surface import UNKNOWN_PERSON, Surface
-from bot.slack.views import result_modal
-from workflows.model import RequestKind
+from bot.slack.forms import open_form
+from bot.slack.payloads import Shortcut
+from bot.slack.surface import Surface, read
+from workflows.forms.model import Form, told
 
 SHORTCUT = "request_more"
 
@@ -25,18 +25,15 @@ def register(bolt: AsyncApp, surface: Surface) -> None:
         settle) waits for it.
         """
         await ack()
-        surface.background.spawn(_open(surface, body), name="shortcut")
+        shortcut = read(Shortcut, body, "a shortcut payload")
+        if shortcut is not None:
+            surface.background.spawn(_open(surface, shortcut), name="shortcut")
 
 
-async def _open(surface: Surface, body: dict[str, Any]) -> None:
-    trigger_id = body["trigger_id"]
-    if await surface.replayed(trigger_id, "shortcut"):
+async def _open(surface: Surface, shortcut: Shortcut) -> None:
+    if await surface.replayed(shortcut.trigger_id, "shortcut"):
         return
-    email = await surface.directory.email_of(body["user"]["id"])
-    if email is None:
-        view = result_modal(title=UNKNOWN_PERSON.title, text=UNKNOWN_PERSON.text)
-        await surface.client.views_open(trigger_id=trigger_id, view=view)
-        return
-    await open_request_form(
-        surface, trigger_id=trigger_id, email=email, kind=RequestKind.CAP_INCREASE
-    )
+    email = await surface.directory.email_of(shortcut.user.id)
+    reply = await surface.desk.request_form(email)
+    form = reply if isinstance(reply, Form) else told(reply.title, reply.text)
+    await open_form(surface, shortcut.trigger_id, form)

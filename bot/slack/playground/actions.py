@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.slack.emulator import Ephemeral, Message, Reply, SlackEmulator, SlackUser, View
-from bot.slack.listeners.commands import COMMAND
+from bot.slack.limits import COMMAND
 from bot.slack.listeners.shortcuts import SHORTCUT
 from bot.slack.playground.snapshot import visible_channels
 from workflows.policy import Policy

@@ -8,13 +8,17 @@ scheduler's runs.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.bootstrap import Capdesk
+from bot.slack.limits import DIGEST
 from workflows.alerts.digest import send_digests
 from workflows.alerts.running import run_alerts
-from workflows.messages import ADMIN_CHANNEL
+from workflows.clock import Clock
+from workflows.messages import ADMIN_CHANNEL, group_of_channel
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
 
 Json = dict[str, Any]
 
@@ -23,12 +27,13 @@ Json = dict[str, Any]
 class AdminJobs:
     """The alert rules and the digests, run now."""
 
-    app: Capdesk
+    uow: Callable[[], UnitOfWork]
+    policy: Policy
+    clock: Clock
 
     async def alerts(self) -> Json:
         """Evaluate every rule once, as `capdesk alerts run` does; says what fired."""
-        app = self.app
-        run = await asyncio.to_thread(run_alerts, app.uow, app.policy, now=app.clock.now())
+        run = await asyncio.to_thread(run_alerts, self.uow, self.policy, now=self.clock.now())
         fired = len(run.fired)
         text = f"The alert rules ran: {fired} alert{'s' if fired != 1 else ''} fired"
         if run.held_back:
@@ -38,8 +43,9 @@ class AdminJobs:
 
     async def digests(self) -> Json:
         """Post every digest now, as `capdesk digest` does; says which went out."""
-        app = self.app
-        sent = await asyncio.to_thread(send_digests, app.uow, app.policy, now=app.clock.now())
+        sent = await asyncio.to_thread(
+            send_digests, self.uow, self.policy, now=self.clock.now(), budget=DIGEST
+        )
         posted = [d for d in sent if d.sent]
         text = "Nothing to report: no digest sent."
         if posted:
@@ -49,6 +55,4 @@ class AdminJobs:
 
 
 def _audience(channel: str) -> str:
-    return (
-        "the admins" if channel == ADMIN_CHANNEL else "owners of " + channel.removeprefix("group:")
-    )
+    return "the admins" if channel == ADMIN_CHANNEL else f"owners of {group_of_channel(channel)}"
